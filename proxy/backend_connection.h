@@ -1,0 +1,42 @@
+// A connection to the MySQL server as sluice holds it: socket, what was negotiated, and what its
+// session currently holds.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/response_scanner.h"
+#include "proxy/asio_types.h"
+#include "proxy/session_state.h"
+
+namespace sluice::proxy {
+
+class backend_connection {
+ public:
+  backend_connection(tcp::socket s, std::uint64_t connection_id, std::uint32_t caps)
+      : socket(std::move(s)), id(connection_id), capabilities(caps), scanner(caps) {
+    buffer.resize(relay_buffer_size);
+  }
+  backend_connection(const backend_connection&) = delete;
+  backend_connection& operator=(const backend_connection&) = delete;
+
+  std::string subject() const { return "S-" + std::to_string(id); }
+
+  static constexpr std::size_t relay_buffer_size = 64 * 1024;
+
+  tcp::socket socket;
+  std::uint64_t id;                    // sluice's number for it (S-<id> in logs)
+  std::uint32_t capabilities;          // negotiated with the server
+  std::uint32_t server_thread_id = 0;  // the server's connection id (for KILL)
+  std::string scramble;                // from the server's greeting (COM_CHANGE_USER reuses it)
+  std::string auth_plugin;
+  backend_vars vars;
+  protocol::response_scanner scanner;
+  std::vector<std::uint8_t> buffer;  // relay buffer: responses stream through it
+};
+
+using backend_ptr = std::unique_ptr<backend_connection>;
+
+}  // namespace sluice::proxy

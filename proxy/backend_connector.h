@@ -1,0 +1,52 @@
+// Opening, resetting and closing backend connections, all without blocking the event loop.
+//
+// sluice speaks the handshake itself rather than through Connector/C: Connector/C always asks a
+// MariaDB server for MariaDB's extended capabilities (extended column metadata, metadata caching),
+// which change the bytes of every column definition, and sluice forwards result sets unchanged to
+// clients that did not negotiate them. See docs/ARCHITECTURE.md.
+#pragma once
+
+#include <boost/system/result.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "proxy/asio_types.h"
+#include "proxy/backend_connection.h"
+#include "proxy/config.h"
+
+namespace sluice::proxy {
+
+struct backend_login {
+  endpoint address;
+  std::string user;
+  std::string password;
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+// Client capabilities that change the server's answers and so split the pool into variants.
+int variant_of(std::uint32_t client_capabilities) noexcept;
+
+struct opened_backend {
+  backend_ptr connection;
+  std::string server_version;
+};
+
+// TCP connect, handshake, authentication and session-tracker setup, within connect_timeout.
+// Fails with a message fit for logs (never shown to unauthenticated clients).
+awaitable<boost::system::result<opened_backend, std::string>> open_backend(
+    const backend_login& login, int variant, std::uint64_t id);
+
+// COM_CHANGE_USER as the same user without a default schema: the only way to drop one.
+// Resets the whole session. Returns an error message on failure.
+awaitable<std::optional<std::string>> change_user_without_schema(backend_connection& c,
+                                                                 const backend_login& login);
+
+// COM_RESET_CONNECTION: rolls back, drops temporary tables, locks, user variables and prepared
+// statements; keeps the default schema.
+awaitable<bool> reset_session(backend_connection& c);
+
+// Best-effort COM_QUIT, then close. Never blocks.
+void close_backend(backend_connection& c) noexcept;
+
+}  // namespace sluice::proxy

@@ -1,0 +1,198 @@
+// Asio side of the pool: connects and closes backends, wakes waiting statements, runs upkeep.
+#include "proxy/backend_pool.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "proxy/log.h"
+
+namespace sluice::proxy {
+namespace {
+
+using pool::clock;
+
+// A statement waiting for a backend. Its timer, set to "never", is the condition variable: the
+// pool cancels it to wake the statement (granted or failed); the client watch does the same.
+struct lease_waiter final : pool::waiter<backend_ptr> {
+  explicit lease_waiter(const asio::any_io_executor& executor) : wake(executor) {
+    wake.expires_at(asio::steady_timer::time_point::max());
+  }
+  void on_granted(lease c) override {
+    granted = std::move(c);
+    wake.cancel();
+  }
+  void on_failed(pool::pool_errc why) override {
+    failure = why;
+    wake.cancel();
+  }
+
+  asio::steady_timer wake;
+  std::optional<lease> granted;
+  std::optional<pool::pool_errc> failure;
+  bool client_gone = false;
+};
+
+constexpr auto upkeep_interval = std::chrono::milliseconds(250);
+
+}  // namespace
+
+backend_pool::backend_pool(asio::any_io_executor executor, std::string name, backend_login login,
+                           pool::pool_limits limits)
+    : executor_(executor),
+      name_(std::move(name)),
+      login_(std::move(login)),
+      core_(limits, *this),
+      deadline_timer_(executor),
+      upkeep_timer_(executor) {}
+
+backend_pool::~backend_pool() {
+  *alive_ = false;
+  deadline_timer_.cancel();
+  upkeep_timer_.cancel();
+}
+
+void backend_pool::start() {
+  core_.maintain(clock::now());
+  schedule_upkeep();
+}
+
+void backend_pool::schedule_upkeep() {
+  upkeep_timer_.expires_after(upkeep_interval);
+  upkeep_timer_.async_wait([this, alive = alive_](error_code ec) {
+    if (ec || !*alive || stopped_) return;
+    core_.maintain(clock::now());
+    arm_deadline_timer();
+    schedule_upkeep();
+  });
+}
+
+awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::socket& client) {
+  ++counters_.acquires;
+  if (auto idle = core_.try_acquire_idle(variant)) {
+    error_code ignored;
+    idle->conn->socket.cancel(ignored);  // ends its idle watch
+    co_return std::move(*idle);
+  }
+  auto w = std::make_shared<lease_waiter>(executor_);
+  w->variant = variant;
+  const auto now = clock::now();
+  w->deadline = now + core_.limits().queue_timeout;
+  auto first = core_.acquire(*w, now);
+  using status = pool::pool_core<backend_ptr>::acquire_status;
+  if (first.status == status::granted) {
+    error_code ignored;
+    first.connection->conn->socket.cancel(ignored);
+    co_return std::move(*first.connection);
+  }
+  if (first.status == status::rejected) {
+    if (first.error == pool::pool_errc::queue_full) ++counters_.queue_full;
+    if (first.error == pool::pool_errc::backend_unavailable) ++counters_.backend_unavailable;
+    co_return make_error_code(first.error);
+  }
+  ++counters_.waits;
+  arm_deadline_timer();
+  // A client that disconnects while it waits must leave the queue; a readable socket during a
+  // wait is either that (recv sees end of stream) or pipelined input, which is left alone.
+  client.async_wait(tcp::socket::wait_read, [w, fd = client.native_handle()](error_code ec) {
+    if (ec) return;
+    char byte;
+    const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+      w->client_gone = true;
+      w->wake.cancel();
+    }
+  });
+  while (!w->granted && !w->failure && !w->client_gone) co_await w->wake.async_wait(use_nothrow);
+  error_code ignored;
+  client.cancel(ignored);
+  if (w->granted) {
+    w->granted->conn->socket.cancel(ignored);
+    co_return std::move(*w->granted);
+  }
+  if (w->failure) {
+    if (*w->failure == pool::pool_errc::queue_timeout) ++counters_.queue_timeouts;
+    if (*w->failure == pool::pool_errc::backend_unavailable) ++counters_.backend_unavailable;
+    co_return make_error_code(*w->failure);
+  }
+  core_.cancel(*w);
+  co_return make_error_code(asio::error::operation_aborted);
+}
+
+void backend_pool::release(lease l) {
+  watch_idle(*l.conn);
+  core_.release(std::move(l), clock::now());
+}
+
+void backend_pool::discard(lease l) {
+  core_.discard(std::move(l), clock::now());
+}
+
+void backend_pool::shutdown() {
+  stopped_ = true;
+  upkeep_timer_.cancel();
+  deadline_timer_.cancel();
+  core_.shutdown();
+}
+
+void backend_pool::open_connection(int variant) {
+  asio::co_spawn(
+      executor_,
+      [this, alive = alive_, variant]() -> awaitable<void> {
+        // The pool must not be answered from inside open_connection: start on a later turn.
+        co_await asio::post(executor_, asio::use_awaitable);
+        const std::uint64_t id = next_backend_id_++;
+        auto opened = co_await open_backend(login_, variant, id);
+        if (!*alive) {
+          if (opened) close_backend(*opened->connection);
+          co_return;
+        }
+        const auto now = clock::now();
+        if (!opened) {
+          ++counters_.connect_failures;
+          log(log_level::warn, "S-" + std::to_string(id), "connect failed reason=", opened.error());
+          core_.on_open_failed(variant, opened.error(), now);
+          co_return;
+        }
+        ++counters_.connects;
+        if (server_version_.empty()) server_version_ = opened->server_version;
+        auto& c = *opened->connection;
+        log(log_level::debug, c.subject(), "connected server_thread_id=", c.server_thread_id);
+        watch_idle(c);
+        core_.on_opened({std::move(opened->connection), variant, now}, now);
+      },
+      asio::detached);
+}
+
+void backend_pool::close_connection(lease c, pool::close_reason why) {
+  ++counters_.closes;
+  log(why == pool::close_reason::broken ? log_level::info : log_level::debug, c.conn->subject(),
+      "close reason=", pool::to_string(why));
+  close_backend(*c.conn);
+}
+
+void backend_pool::watch_idle(backend_connection& c) {
+  // An idle connection that becomes readable was closed or killed by the server: drop it now
+  // rather than hand it to the next statement.
+  c.socket.async_wait(tcp::socket::wait_read, [this, alive = alive_, conn = &c](error_code ec) {
+    if (ec || !*alive) return;
+    core_.discard_idle_if([conn](const backend_ptr& p) { return p.get() == conn; }, clock::now());
+  });
+}
+
+void backend_pool::arm_deadline_timer() {
+  if (deadline_armed_) return;
+  const auto next = core_.next_deadline();
+  if (!next) return;
+  deadline_armed_ = true;
+  deadline_timer_.expires_at(*next);
+  deadline_timer_.async_wait([this, alive = alive_](error_code ec) {
+    if (!*alive) return;
+    deadline_armed_ = false;
+    if (ec || stopped_) return;
+    core_.expire(clock::now());
+    arm_deadline_timer();
+  });
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,77 @@
+// The pool on the event loop: drives pool_core with real connections, timers and waiters.
+#pragma once
+
+#include <boost/system/result.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "pool/pool_core.h"
+#include "proxy/asio_types.h"
+#include "proxy/backend_connection.h"
+#include "proxy/backend_connector.h"
+
+namespace sluice::proxy {
+
+using lease = pool::pooled<backend_ptr>;
+
+struct pool_counters {
+  std::uint64_t connects = 0;
+  std::uint64_t connect_failures = 0;
+  std::uint64_t closes = 0;
+  std::uint64_t acquires = 0;
+  std::uint64_t waits = 0;  // acquires that had to queue
+  std::uint64_t queue_timeouts = 0;
+  std::uint64_t queue_full = 0;
+  std::uint64_t backend_unavailable = 0;
+};
+
+class backend_pool final : private pool::pool_hooks<backend_ptr> {
+ public:
+  backend_pool(asio::any_io_executor executor, std::string name, backend_login login,
+               pool::pool_limits limits);
+  ~backend_pool();
+
+  // Starts periodic upkeep (idle and lifetime limits, min_idle, connect retries).
+  void start();
+  // A backend for a client's statement: at once, after a FIFO wait, or an error
+  // (pool::pool_errc, or operation_aborted when the client left while waiting).
+  // `client` is watched while waiting so that a client who disconnects leaves the queue.
+  awaitable<boost::system::result<lease>> acquire(int variant, tcp::socket& client);
+  // The lease ends with the connection clean (schema etc. are restored per client).
+  void release(lease l);
+  // The lease ends with the connection broken or in an unknown state.
+  void discard(lease l);
+  void shutdown();
+
+  const std::string& name() const noexcept { return name_; }
+  const backend_login& login() const noexcept { return login_; }
+  const pool::pool_core<backend_ptr>& core() const noexcept { return core_; }
+  const pool_counters& counters() const noexcept { return counters_; }
+  // The server's version string, as the first backend handshake reported it.
+  const std::string& server_version() const noexcept { return server_version_; }
+  std::string last_connect_error() const { return core_.last_connect_error(); }
+
+ private:
+  void open_connection(int variant) override;
+  void close_connection(lease c, pool::close_reason why) override;
+  void watch_idle(backend_connection& c);
+  void arm_deadline_timer();
+  void schedule_upkeep();
+
+  asio::any_io_executor executor_;
+  std::string name_;
+  backend_login login_;
+  pool::pool_core<backend_ptr> core_;
+  asio::steady_timer deadline_timer_;
+  bool deadline_armed_ = false;
+  asio::steady_timer upkeep_timer_;
+  std::uint64_t next_backend_id_ = 1;
+  std::string server_version_;
+  pool_counters counters_;
+  bool stopped_ = false;
+  // Outstanding opens and idle watches check this before touching the pool.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,667 @@
+// A client's life: handshake and authentication, then commands served on pooled backends.
+#include "proxy/client_session.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+
+#include "protocol/auth_scramble.h"
+#include "protocol/auth_switch.h"
+#include "protocol/change_user.h"
+#include "protocol/constants.h"
+#include "protocol/frame.h"
+#include "protocol/generic_response.h"
+#include "protocol/handshake.h"
+#include "proxy/backend_commands.h"
+#include "proxy/log.h"
+#include "proxy/sql_lexer.h"
+
+namespace sluice::proxy {
+namespace {
+
+namespace cap = protocol::capability;
+namespace status = protocol::server_status;
+using shape = protocol::response_scanner::shape;
+using protocol::command;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::string_view native_plugin = "mysql_native_password";
+constexpr std::string_view sha2_plugin = "caching_sha2_password";
+
+// What sluice offers clients. Not offered: SSL and compression (not implemented),
+// DEPRECATE_EOF (backends send EOF packets, forwarded as they are), IGNORE_SPACE and NO_SCHEMA /
+// ODBC (they would change the server's behaviour for that session only).
+constexpr std::uint32_t offered_capabilities =
+    cap::long_password | cap::found_rows | cap::long_flag | cap::connect_with_db |
+    cap::local_files | cap::protocol_41 | cap::interactive | cap::transactions |
+    cap::secure_connection | cap::multi_statements | cap::multi_results | cap::ps_multi_results |
+    cap::plugin_auth | cap::connect_attrs | cap::plugin_auth_lenenc_client_data |
+    cap::session_track;
+
+constexpr std::uint8_t default_collation = 45;  // utf8mb4_general_ci
+constexpr std::size_t max_login_packet = 64 * 1024;
+constexpr auto login_timeout = std::chrono::seconds(10);
+
+// LOAD DATA LOCAL / LOAD XML LOCAL: the server will ask the client for a file.
+bool is_load_local(std::string_view sql) {
+  sql_lexer lexer(sql);
+  const token first = lexer.next();
+  if (first.kind != token_kind::word || !equals_keyword(first.text, "LOAD")) return false;
+  const token second = lexer.next();
+  if (second.kind != token_kind::word ||
+      !(equals_keyword(second.text, "DATA") || equals_keyword(second.text, "XML")))
+    return false;
+  for (token t = lexer.next(); t.kind == token_kind::word; t = lexer.next()) {
+    if (equals_keyword(t.text, "LOCAL")) return true;
+    if (!equals_keyword(t.text, "LOW_PRIORITY") && !equals_keyword(t.text, "CONCURRENT"))
+      return false;
+  }
+  return false;
+}
+
+std::string_view text_of(std::span<const std::uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+awaitable<void> serve_client(tcp::socket socket, server_context& context) {
+  client_session session(std::move(socket), context);
+  co_await session.run();
+}
+
+client_session::client_session(tcp::socket socket, server_context& context)
+    : socket_(std::move(socket)), context_(context), id_(context.next_client_id++) {
+  error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+  registration_ = context_.sessions.insert(context_.sessions.end(), this);
+}
+
+client_session::~client_session() {
+  context_.sessions.erase(registration_);
+}
+
+std::string client_session::subject() const {
+  return "C-" + std::to_string(id_) + " " + (user_.empty() ? "?" : user_) + "@" + peer_;
+}
+
+void client_session::close_if_idle() {
+  if (busy_ || backend_) return;
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+void client_session::force_close() {
+  error_code ignored;
+  socket_.close(ignored);
+  if (backend_) backend_->conn->socket.close(ignored);
+}
+
+awaitable<void> client_session::run() {
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer login_deadline(executor);
+  login_deadline.expires_after(login_timeout);
+  auto login = co_await (handshake() || login_deadline.async_wait(use_nothrow));
+  if (login.index() == 1) {
+    log(log_level::info, subject(), "close reason=login_timeout");
+    co_return;
+  }
+  if (!std::get<0>(login)) co_return;
+  log(log_level::info, subject(), "login");
+  co_await command_loop();
+  if (backend_) co_await end_lease(true);
+  log(log_level::info, subject(), "close reason=client_quit");
+}
+
+// ---- Handshake and authentication ----------------------------------------------------------
+
+awaitable<bool> client_session::handshake() {
+  scramble_ = protocol::generate_scramble();
+  protocol::handshake_v10 greeting;
+  greeting.server_version = context_.pool->server_version().empty()
+                                ? std::string("5.7.99-sluice-") + SLUICE_VERSION
+                                : context_.pool->server_version();
+  greeting.connection_id = id_;
+  greeting.auth_plugin_data = scramble_;
+  greeting.capabilities = offered_capabilities;
+  greeting.character_set = default_collation;
+  greeting.status_flags = status::autocommit;
+  greeting.auth_plugin_name = std::string(native_plugin);
+  out_.clear();
+  protocol::encode_handshake_v10(greeting, out_);
+  if (context_.draining) {
+    // Refuse politely; a drained sluice accepts nothing new.
+    co_await send_error(0, sluice_error::shutting_down, "08004", "sluice is shutting down");
+    co_return false;
+  }
+  if (!co_await send_payload(0)) co_return false;
+
+  frame f;
+  if (co_await reader_.next(socket_, f, max_login_packet)) co_return false;
+  std::uint8_t sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
+  auto response = protocol::decode_handshake_response_41(f.payload);
+  if (!response) {
+    co_await send_error(sequence_id, protocol::server_error::access_denied, "08S01",
+                        "Bad handshake");
+    log(log_level::info, subject(), "close reason=bad_handshake");
+    co_return false;
+  }
+  capabilities_ = response->capabilities & offered_capabilities;
+  user_ = response->username;
+  const std::string plugin =
+      (capabilities_ & cap::plugin_auth) && !response->auth_plugin_name.empty()
+          ? response->auth_plugin_name
+          : std::string(native_plugin);
+  if (!co_await authenticate(response->username, plugin, response->auth_response, sequence_id))
+    co_return false;
+  reset_session_vars((capabilities_ & cap::connect_with_db) ? response->database : "",
+                     response->character_set ? response->character_set : default_collation);
+  co_return co_await send_ok(sequence_id);
+}
+
+awaitable<bool> client_session::authenticate(std::string_view user, std::string_view plugin,
+                                             std::string token, std::uint8_t& sequence_id) {
+  const auto& users = context_.settings->users;
+  const auto account = users.find(std::string(user));
+  // An unknown user goes through the same steps as a wrong password, so neither is told apart.
+  const std::string password = account != users.end() ? account->second : std::string();
+  bool verified = false;
+  if (plugin == sha2_plugin) {
+    verified = protocol::verify_caching_sha2(password, scramble_, token);
+    if (verified) {
+      out_.assign({protocol::auth_more_data_header, 3});  // fast authentication succeeded
+      if (!co_await send_payload(sequence_id++)) co_return false;
+    }
+  } else {
+    if (plugin != native_plugin) {
+      // Any other plugin: ask the client to switch to mysql_native_password with our scramble.
+      out_.clear();
+      protocol::encode_auth_switch_request({std::string(native_plugin), scramble_}, out_);
+      if (!co_await send_payload(sequence_id)) co_return false;
+      frame f;
+      if (co_await reader_.next(socket_, f, max_login_packet)) co_return false;
+      sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
+      token.assign(text_of(f.payload));
+    }
+    verified = protocol::verify_native_password(password, scramble_, token);
+  }
+  if (account == users.end()) verified = false;
+  if (!verified) {
+    const std::string message = "Access denied for user '" + std::string(user) + "'@'" +
+                                peer_.substr(0, peer_.rfind(':')) +
+                                "' (using password: " + (token.empty() ? "NO" : "YES") + ")";
+    co_await send_error(sequence_id, protocol::server_error::access_denied, "28000", message);
+    log(log_level::info, subject(), "close reason=auth_failed");
+    co_return false;
+  }
+  co_return true;
+}
+
+void client_session::reset_session_vars(std::string schema, std::uint16_t collation_id) {
+  login_collation_ = collation_id;
+  vars_ = session_vars{};
+  vars_.schema = std::move(schema);
+  vars_.charset = charset_vars::from_collation_id(collation_id);
+  vars_.autocommit = true;
+  vars_.multi_statements = (capabilities_ & cap::multi_statements) != 0;
+  pin_ = pin_reason::none;
+  in_transaction_ = false;
+  hold_for_next_ = false;
+}
+
+// ---- Commands --------------------------------------------------------------------------------
+
+awaitable<void> client_session::command_loop() {
+  for (;;) {
+    if (context_.draining && !backend_) co_return;
+    frame f;
+    auto ec = co_await reader_.next(socket_, f, context_.settings->max_allowed_packet);
+    if (ec == asio::error::message_size) {
+      co_await send_error(1, protocol::server_error::net_packet_too_large, "08S01",
+                          "Got a packet bigger than 'max_allowed_packet' bytes");
+      log(log_level::info, subject(), "close reason=packet_too_large");
+      co_return;
+    }
+    if (ec) co_return;
+    if (f.payload.empty()) {
+      log(log_level::info, subject(), "close reason=malformed_command");
+      co_return;
+    }
+    busy_ = true;
+    const outcome result = co_await dispatch(f);
+    busy_ = false;
+    if (result == outcome::close) co_return;
+  }
+}
+
+awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
+  const auto cmd = static_cast<command>(f.payload[0]);
+  const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+  const statement_traits none{};
+  switch (cmd) {
+    case command::quit:
+      co_return outcome::close;
+    case command::ping:
+      co_return co_await send_ok(reply_seq) ? outcome::keep_going : outcome::close;
+    case command::query: {
+      const std::string_view sql = text_of(f.payload.subspan(1));
+      if (!(capabilities_ & cap::local_files) && is_load_local(sql)) {
+        co_return co_await send_error(reply_seq, protocol::server_error::not_allowed_command,
+                                      "42000",
+                                      "The used command is not allowed because the client did "
+                                      "not enable LOCAL INFILE")
+            ? outcome::keep_going
+            : outcome::close;
+      }
+      const statement_traits traits = classify_statement(sql);
+      co_return co_await forward(f, shape::query, traits);
+    }
+    case command::init_db:
+      co_return co_await forward(f, shape::single, none);
+    case command::field_list:
+      co_return co_await forward(f, shape::field_list, none);
+    case command::statistics:
+      co_return co_await forward(f, shape::single, none);
+    case command::set_option: {
+      if (f.payload.size() != 3 || f.payload[2] != 0 || f.payload[1] > 1)
+        co_return co_await send_error(reply_seq, protocol::server_error::unknown_command, "08S01",
+                                      "Unknown COM_SET_OPTION value")
+            ? outcome::keep_going
+            : outcome::close;
+      // Applied lazily: the restore before the next statement sets it on the backend.
+      vars_.multi_statements = f.payload[1] == 0;
+      co_return co_await send_eof(reply_seq) ? outcome::keep_going : outcome::close;
+    }
+    case command::reset_connection:
+      co_return co_await reset_connection(reply_seq);
+    case command::change_user:
+      co_return co_await change_user(f);
+    case command::stmt_prepare: {
+      // Statement ids belong to one backend connection: the client keeps it from now on.
+      statement_traits traits;
+      traits.pin = pin_reason::binary_prepared_statement;
+      co_return co_await forward(f, shape::prepare, traits);
+    }
+    case command::stmt_execute:
+    case command::stmt_fetch:
+    case command::stmt_reset:
+    case command::stmt_close:
+    case command::stmt_send_long_data: {
+      const bool has_reply = cmd != command::stmt_close && cmd != command::stmt_send_long_data;
+      if (pin_ != pin_reason::binary_prepared_statement || !backend_) {
+        if (!has_reply) co_return outcome::keep_going;
+        co_return co_await send_error(
+            reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
+            "Unknown prepared statement handler given to " + std::string(protocol::to_string(cmd)))
+            ? outcome::keep_going
+            : outcome::close;
+      }
+      if (!has_reply) {
+        auto [ec, n] = co_await asio::async_write(
+            backend_->conn->socket, asio::buffer(f.wire.data(), f.wire.size()), use_nothrow);
+        if (ec) {
+          context_.pool->discard(std::move(*backend_));
+          backend_.reset();
+          co_return outcome::close;
+        }
+        co_return outcome::keep_going;
+      }
+      const shape s = cmd == command::stmt_fetch   ? shape::fetch
+                      : cmd == command::stmt_reset ? shape::single
+                                                   : shape::query;
+      co_return co_await forward(f, s, none);
+    }
+    default:
+      co_return co_await send_error(
+          reply_seq, protocol::server_error::unknown_command, "08S01",
+          "sluice does not support " + std::string(protocol::to_string(cmd)))
+          ? outcome::keep_going
+          : outcome::close;
+  }
+}
+
+awaitable<client_session::outcome> client_session::forward(const frame& f, shape s,
+                                                           const statement_traits& traits) {
+  const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+  hold_for_next_ = false;
+  if (!backend_) {
+    if (auto result = co_await lease_backend(reply_seq); result != outcome::keep_going || !backend_)
+      co_return result;
+  }
+  if (auto result = co_await restore_session(traits.uses_last_insert_id, reply_seq);
+      result != outcome::keep_going || !backend_)
+    co_return result;
+  if (traits.pin != pin_reason::none && pin_ == pin_reason::none) {
+    // Pin before the statement runs: whatever happens, its state stays with this client.
+    pin_ = traits.pin;
+    log(log_level::debug, subject(), "pin reason=", to_string(pin_));
+  }
+  backend_connection& b = *backend_->conn;
+  auto [ec, n] =
+      co_await asio::async_write(b.socket, asio::buffer(f.wire.data(), f.wire.size()), use_nothrow);
+  if (!ec && f.payload.size() == protocol::max_packet_payload) {
+    // A command of 16 MiB or more continues in further frames.
+    if (!co_await relay_client_frames_until_short(b)) ec = asio::error::broken_pipe;
+  }
+  if (ec) {
+    log(log_level::warn, b.subject(), "close reason=backend_write_failed ", ec.message());
+    context_.pool->discard(std::move(*backend_));
+    backend_.reset();
+    pin_ = pin_reason::none;
+    co_return co_await send_error(reply_seq, sluice_error::backend_lost, "08S01",
+                                  "sluice: lost the backend connection before the statement ran")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  b.scanner.start(s);
+  const outcome result = co_await relay_response(reply_seq);
+  if (result == outcome::keep_going && backend_) after_response(traits);
+  co_return result;
+}
+
+awaitable<client_session::outcome> client_session::lease_backend(std::uint8_t sequence_id) {
+  const auto started = pool::clock::now();
+  auto leased = co_await context_.pool->acquire(backend_variant(), socket_);
+  if (leased) {
+    backend_ = std::move(*leased);
+    co_return outcome::keep_going;
+  }
+  const auto error = leased.error();
+  if (error == asio::error::operation_aborted) {
+    log(log_level::info, subject(), "close reason=client_left_queue");
+    co_return outcome::close;
+  }
+  const auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(pool::clock::now() - started).count();
+  const auto& pool = *context_.pool;
+  const auto& limits = pool.core().limits();
+  std::uint16_t code = sluice_error::queue_timeout;
+  std::string message;
+  if (error == pool::pool_errc::queue_timeout) {
+    message = "sluice: waited " + std::to_string(waited) + " ms for a backend of pool '" +
+              pool.name() + "' (max_connections=" + std::to_string(limits.max_connections) +
+              ", queue timeout " + std::to_string(limits.queue_timeout.count()) + " ms)";
+  } else if (error == pool::pool_errc::queue_full) {
+    code = sluice_error::queue_full;
+    message = "sluice: too many statements wait for a backend of pool '" + pool.name() +
+              "' (max_waiting=" + std::to_string(limits.max_waiting) + ")";
+  } else if (error == pool::pool_errc::backend_unavailable) {
+    code = sluice_error::backend_unavailable;
+    message = "sluice: the backend of pool '" + pool.name() + "' is unavailable (" +
+              pool.last_connect_error() + ")";
+  } else {
+    code = sluice_error::shutting_down;
+    message = "sluice is shutting down";
+  }
+  log(log_level::info, subject(), "reject reason=", error.message(), " waited_ms=", waited);
+  co_return co_await send_error(sequence_id, code, "HY000", message) ? outcome::keep_going
+                                                                     : outcome::close;
+}
+
+int client_session::backend_variant() const noexcept {
+  return variant_of(capabilities_);
+}
+
+awaitable<client_session::outcome> client_session::restore_session(bool needs_last_insert_id,
+                                                                   std::uint8_t sequence_id) {
+  backend_connection& b = *backend_->conn;
+  auto plan = plan_restore(vars_, b.vars, needs_last_insert_id, id_);
+  if (plan.change_user) {
+    if (auto failure = co_await change_user_without_schema(b, context_.pool->login())) {
+      log(log_level::warn, b.subject(), "close reason=change_user_failed ", *failure);
+      context_.pool->discard(std::move(*backend_));
+      backend_.reset();
+      co_return co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                    "sluice: could not prepare a backend session")
+          ? outcome::keep_going
+          : outcome::close;
+    }
+    plan = plan_restore(vars_, b.vars, needs_last_insert_id, id_);
+  }
+  if (plan.empty()) co_return outcome::keep_going;
+  std::vector<std::uint8_t> framed;
+  std::size_t replies = 0;
+  if (plan.multi_statements) {
+    // COM_SET_OPTION: 0 turns multi-statements on, 1 off.
+    const char option[2] = {static_cast<char>(*plan.multi_statements ? 0 : 1), 0};
+    append_command(framed, command::set_option, std::string_view(option, 2));
+    ++replies;
+  }
+  if (plan.schema) {
+    append_command(framed, command::init_db, *plan.schema);
+    ++replies;
+  }
+  if (!plan.set_statement.empty()) {
+    append_command(framed, command::query, plan.set_statement);
+    ++replies;
+  }
+  auto result = co_await run_commands(b, framed, replies);
+  if (!result) {
+    log(log_level::warn, b.subject(), "close reason=restore_failed ", result.error().message());
+    context_.pool->discard(std::move(*backend_));
+    backend_.reset();
+    co_return co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                  "sluice: lost the backend connection while preparing it")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  for (const auto& reply : *result) {
+    if (reply.error) {
+      // E.g. the client's schema was dropped: the statement fails as it would on MySQL. What the
+      // backend session now holds is uncertain, so it is learnt again next time.
+      b.vars.forget_all();
+      if (pin_ == pin_reason::none && !in_transaction_) {
+        context_.pool->release(std::move(*backend_));
+        backend_.reset();
+      }
+      co_return co_await send_error(sequence_id, reply.error_code,
+                                    reply.sql_state.empty() ? "HY000" : reply.sql_state,
+                                    reply.error_message)
+          ? outcome::keep_going
+          : outcome::close;
+    }
+    apply_session_state(reply.state_blobs, vars_, true);
+  }
+  b.vars.schema = vars_.schema;
+  b.vars.charset = vars_.charset;
+  b.vars.autocommit = vars_.autocommit;
+  b.vars.multi_statements = vars_.multi_statements;
+  b.vars.last_client = id_;
+  co_return outcome::keep_going;
+}
+
+awaitable<bool> client_session::relay_client_frames_until_short(backend_connection& b) {
+  for (;;) {
+    frame f;
+    if (co_await reader_.next(socket_, f, protocol::max_packet_payload)) co_return false;
+    auto [ec, n] = co_await asio::async_write(b.socket, asio::buffer(f.wire.data(), f.wire.size()),
+                                              use_nothrow);
+    if (ec) co_return false;
+    if (f.payload.size() < protocol::max_packet_payload) co_return true;
+  }
+}
+
+awaitable<bool> client_session::relay_local_infile(backend_connection& b) {
+  // The client sends the file as packets and ends it with an empty one.
+  for (;;) {
+    frame f;
+    if (co_await reader_.next(socket_, f, protocol::max_packet_payload)) co_return false;
+    auto [ec, n] = co_await asio::async_write(b.socket, asio::buffer(f.wire.data(), f.wire.size()),
+                                              use_nothrow);
+    if (ec) co_return false;
+    if (f.payload.empty()) co_return true;
+  }
+}
+
+awaitable<client_session::outcome> client_session::relay_response(std::uint8_t sequence_id) {
+  using state = protocol::response_scanner::state;
+  backend_connection& b = *backend_->conn;
+  bool forwarded_any = false;
+  for (;;) {
+    auto [read_ec, n] = co_await b.socket.async_read_some(asio::buffer(b.buffer), use_nothrow);
+    if (read_ec) {
+      log(log_level::warn, b.subject(), "close reason=backend_lost ", read_ec.message());
+      context_.pool->discard(std::move(*backend_));
+      backend_.reset();
+      pin_ = pin_reason::none;
+      in_transaction_ = false;
+      if (forwarded_any) co_return outcome::close;  // the client got part of a response
+      co_return co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                    "sluice: lost the backend connection during the statement")
+          ? outcome::keep_going
+          : outcome::close;
+    }
+    const std::size_t used = b.scanner.feed(std::span<const std::uint8_t>(b.buffer.data(), n));
+    auto [write_ec, written] =
+        co_await asio::async_write(socket_, asio::buffer(b.buffer.data(), used), use_nothrow);
+    forwarded_any = true;
+    const state st = b.scanner.current();
+    if (write_ec) {
+      // The client left mid-response: the backend is mid-response too, so it cannot be reused.
+      if (st == state::done) {
+        co_return outcome::close;
+      }
+      context_.pool->discard(std::move(*backend_));
+      backend_.reset();
+      co_return outcome::close;
+    }
+    if (used < n || st == state::malformed) {
+      log(log_level::warn, b.subject(), "close reason=protocol_error used=", used, " n=", n, " state=", static_cast<int>(st));
+      context_.pool->discard(std::move(*backend_));
+      backend_.reset();
+      pin_ = pin_reason::none;
+      in_transaction_ = false;
+      co_return outcome::close;
+    }
+    if (st == state::local_infile) {
+      if (!co_await relay_local_infile(b)) {
+        context_.pool->discard(std::move(*backend_));
+        backend_.reset();
+        co_return outcome::close;
+      }
+      b.scanner.resume_after_local_infile();
+      continue;
+    }
+    if (st == state::done) co_return outcome::keep_going;
+  }
+}
+
+void client_session::after_response(const statement_traits& traits) {
+  backend_connection& b = *backend_->conn;
+  const auto& scanner = b.scanner;
+  if (scanner.has_status()) {
+    const std::uint16_t flags = scanner.status_flags();
+    vars_.autocommit = (flags & status::autocommit) != 0;
+    in_transaction_ = (flags & status::in_trans) != 0;
+  }
+  if (scanner.last_insert_id() != 0) vars_.last_insert_id = scanner.last_insert_id();
+  const auto tracked = apply_session_state(scanner.session_state_blobs(), vars_, false);
+  b.vars.schema = vars_.schema;
+  b.vars.charset = vars_.charset;
+  b.vars.autocommit = vars_.autocommit;
+  b.vars.multi_statements = vars_.multi_statements;
+  b.vars.last_client = id_;
+  if (pin_ == pin_reason::none) {
+    if (traits.pin != pin_reason::none)
+      pin_ = traits.pin;
+    else if (tracked.pin != pin_reason::none)
+      pin_ = tracked.pin;
+    else if (scanner.session_state_lost())
+      pin_ = pin_reason::session_state;
+    if (pin_ != pin_reason::none) log(log_level::debug, subject(), "pin reason=", to_string(pin_));
+  }
+  hold_for_next_ = scanner.warnings() > 0;
+  const bool keep = context_.settings->pool_mode == pool_mode::session ||
+                    pin_ != pin_reason::none || in_transaction_ || hold_for_next_;
+  if (!keep) {
+    context_.pool->release(std::move(*backend_));
+    backend_.reset();
+  }
+}
+
+awaitable<void> client_session::end_lease(bool reset_first) {
+  if (!backend_) co_return;
+  const bool dirty = pin_ != pin_reason::none || in_transaction_ || hold_for_next_ ||
+                     context_.settings->pool_mode == pool_mode::session;
+  if (reset_first && dirty) {
+    // Rolls back, and drops what the client left: variables, temporary tables, locks, statements.
+    if (!co_await reset_session(*backend_->conn)) {
+      context_.pool->discard(std::move(*backend_));
+      backend_.reset();
+      co_return;
+    }
+  }
+  context_.pool->release(std::move(*backend_));
+  backend_.reset();
+  pin_ = pin_reason::none;
+  in_transaction_ = false;
+  hold_for_next_ = false;
+}
+
+awaitable<client_session::outcome> client_session::reset_connection(std::uint8_t sequence_id) {
+  co_await end_lease(true);
+  // Like the server: the default schema stays, everything else returns to the login state.
+  reset_session_vars(vars_.schema, login_collation_);
+  co_return co_await send_ok(sequence_id) ? outcome::keep_going : outcome::close;
+}
+
+awaitable<client_session::outcome> client_session::change_user(const frame& f) {
+  auto request = protocol::decode_change_user(f.payload, capabilities_);
+  std::uint8_t sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
+  if (!request) {
+    co_await send_error(sequence_id, protocol::server_error::unknown_command, "08S01",
+                        "Malformed COM_CHANGE_USER");
+    co_return outcome::close;
+  }
+  co_await end_lease(true);
+  const std::string plugin =
+      request->auth_plugin_name.empty() ? std::string(native_plugin) : request->auth_plugin_name;
+  user_ = request->username;
+  if (!co_await authenticate(request->username, plugin, request->auth_response, sequence_id))
+    co_return outcome::close;
+  reset_session_vars(request->database,
+                     request->character_set ? request->character_set : default_collation);
+  log(log_level::info, subject(), "change_user");
+  co_return co_await send_ok(sequence_id) ? outcome::keep_going : outcome::close;
+}
+
+// ---- Packets sluice writes itself -------------------------------------------------------------
+
+std::uint16_t client_session::status_flags() const noexcept {
+  std::uint16_t flags = 0;
+  if (vars_.autocommit) flags |= status::autocommit;
+  if (in_transaction_) flags |= status::in_trans;
+  return flags;
+}
+
+awaitable<bool> client_session::send_payload(std::uint8_t sequence_id) {
+  std::vector<std::uint8_t> framed;
+  protocol::append_packets(framed, out_, sequence_id);
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(framed), use_nothrow);
+  co_return !ec;
+}
+
+awaitable<bool> client_session::send_ok(std::uint8_t sequence_id) {
+  out_.clear();
+  protocol::ok_packet ok;
+  ok.status_flags = status_flags();
+  protocol::encode_ok(ok, capabilities_, out_);
+  co_return co_await send_payload(sequence_id);
+}
+
+awaitable<bool> client_session::send_eof(std::uint8_t sequence_id) {
+  out_.clear();
+  protocol::encode_eof({0, status_flags()}, capabilities_, out_);
+  co_return co_await send_payload(sequence_id);
+}
+
+awaitable<bool> client_session::send_error(std::uint8_t sequence_id, std::uint16_t code,
+                                           std::string_view state, std::string_view message) {
+  out_.clear();
+  protocol::encode_err({code, std::string(state), std::string(message)},
+                       capabilities_ | cap::protocol_41, out_);
+  co_return co_await send_payload(sequence_id);
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,96 @@
+// One client connection from handshake to close: authentication, then each command served on a
+// pooled backend (leased per statement or transaction, or pinned) with its response streamed back.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/asio_types.h"
+#include "proxy/backend_pool.h"
+#include "proxy/frame_reader.h"
+#include "proxy/server_context.h"
+#include "proxy/session_state.h"
+#include "proxy/statement_classifier.h"
+
+namespace sluice::proxy {
+
+// sluice's own error codes (MySQL leaves this range unused); SQLSTATE HY000 unless noted.
+namespace sluice_error {
+inline constexpr std::uint16_t queue_timeout = 7001;
+inline constexpr std::uint16_t queue_full = 7002;
+inline constexpr std::uint16_t backend_unavailable = 7003;
+inline constexpr std::uint16_t backend_lost = 7004;
+inline constexpr std::uint16_t shutting_down = 7005;
+}  // namespace sluice_error
+
+// Serves one client until it leaves; the coroutine frame owns the session.
+awaitable<void> serve_client(tcp::socket socket, server_context& context);
+
+class client_session {
+ public:
+  client_session(tcp::socket socket, server_context& context);
+  ~client_session();
+  client_session(const client_session&) = delete;
+  client_session& operator=(const client_session&) = delete;
+
+  awaitable<void> run();
+  // Drain: an idle client (no statement running, no backend held) is closed now.
+  void close_if_idle();
+  // Drain timeout: close the client whatever it is doing.
+  void force_close();
+
+  std::uint32_t id() const noexcept { return id_; }
+
+ private:
+  enum class outcome { keep_going, close };
+
+  awaitable<bool> handshake();
+  awaitable<bool> authenticate(std::string_view user, std::string_view plugin, std::string token,
+                               std::uint8_t& sequence_id);
+  awaitable<void> command_loop();
+  awaitable<outcome> dispatch(const frame& f);
+  awaitable<outcome> forward(const frame& f, protocol::response_scanner::shape shape,
+                             const statement_traits& traits);
+  awaitable<outcome> lease_backend(std::uint8_t sequence_id);
+  awaitable<outcome> restore_session(bool needs_last_insert_id, std::uint8_t sequence_id);
+  awaitable<outcome> relay_response(std::uint8_t sequence_id);
+  awaitable<bool> relay_client_frames_until_short(backend_connection& b);
+  awaitable<bool> relay_local_infile(backend_connection& b);
+  void after_response(const statement_traits& traits);
+  awaitable<outcome> reset_connection(std::uint8_t sequence_id);
+  awaitable<outcome> change_user(const frame& f);
+  awaitable<void> end_lease(bool reset_first);
+  void reset_session_vars(std::string schema, std::uint16_t collation_id);
+
+  awaitable<bool> send_ok(std::uint8_t sequence_id);
+  awaitable<bool> send_eof(std::uint8_t sequence_id);
+  awaitable<bool> send_error(std::uint8_t sequence_id, std::uint16_t code, std::string_view state,
+                             std::string_view message);
+  awaitable<bool> send_payload(std::uint8_t sequence_id);
+  std::uint16_t status_flags() const noexcept;
+  int backend_variant() const noexcept;
+  std::string subject() const;
+
+  tcp::socket socket_;
+  server_context& context_;
+  std::uint32_t id_;
+  std::string peer_;
+  std::string user_;
+  std::uint32_t capabilities_ = 0;
+  std::string scramble_;
+  std::uint16_t login_collation_ = 0;  // from the handshake (or COM_CHANGE_USER)
+  frame_reader reader_;
+  std::vector<std::uint8_t> out_;  // small packets sluice writes itself
+
+  session_vars vars_;
+  std::optional<lease> backend_;
+  pin_reason pin_ = pin_reason::none;
+  bool in_transaction_ = false;
+  bool hold_for_next_ = false;  // the last statement left warnings a SHOW WARNINGS may read
+  bool busy_ = false;           // a command is being served
+  std::list<client_session*>::iterator registration_;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,265 @@
+// INI parsing for sluice's configuration: one table of known keys, each with its parser.
+#include "proxy/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace sluice::proxy {
+namespace {
+
+std::string trim(std::string_view s) {
+  auto begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string_view::npos) return {};
+  auto end = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(begin, end - begin + 1));
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// A value: "quoted" keeps everything; otherwise a ';' or '#' after whitespace starts a comment.
+std::string parse_value(std::string_view raw) {
+  std::string v = trim(raw);
+  if (v.size() >= 2 && v.front() == '"') {
+    auto close = v.find('"', 1);
+    if (close != std::string::npos) return v.substr(1, close - 1);
+  }
+  for (std::size_t i = 1; i < v.size(); ++i) {
+    if ((v[i] == ';' || v[i] == '#') && (v[i - 1] == ' ' || v[i - 1] == '\t'))
+      return trim(std::string_view(v).substr(0, i));
+  }
+  return v;
+}
+
+std::uint64_t parse_unsigned(const std::string& v, const std::string& key) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || v.empty())
+    throw config_error(key + ": expected a whole number, got '" + v + "'");
+  return n;
+}
+
+// "250ms", "10s", "5m", "1h"; a bare number is seconds (fractions allowed: "0.5").
+std::chrono::milliseconds parse_duration(const std::string& v, const std::string& key) {
+  std::size_t digits = 0;
+  while (digits < v.size() &&
+         (std::isdigit(static_cast<unsigned char>(v[digits])) || v[digits] == '.'))
+    ++digits;
+  const std::string number = v.substr(0, digits);
+  const std::string unit = lower(trim(v.substr(digits)));
+  double value = 0;
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (number.empty() || ec != std::errc() || end != number.data() + number.size())
+    throw config_error(key + ": expected a duration such as 500ms, 10s, 5m or 1h, got '" + v + "'");
+  double scale = 0;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m" || unit == "min")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else
+    throw config_error(key + ": unknown duration unit '" + unit + "' (use ms, s, m or h)");
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
+}
+
+// "65536", "64K", "64M", "1G".
+std::size_t parse_size(const std::string& v, const std::string& key) {
+  if (v.empty()) throw config_error(key + ": expected a size such as 16M");
+  std::uint64_t scale = 1;
+  std::string number = v;
+  switch (std::toupper(static_cast<unsigned char>(v.back()))) {
+    case 'K':
+      scale = 1024;
+      break;
+    case 'M':
+      scale = 1024 * 1024;
+      break;
+    case 'G':
+      scale = 1024ull * 1024 * 1024;
+      break;
+    default:
+      scale = 1;
+  }
+  if (scale != 1) number.pop_back();
+  return parse_unsigned(number, key) * scale;
+}
+
+endpoint parse_endpoint(const std::string& v, const std::string& key) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw config_error(key + ": expected IP:PORT, got '" + v + "'");
+  endpoint e;
+  e.host = v.substr(0, colon);
+  if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']')
+    e.host = e.host.substr(1, e.host.size() - 2);
+  const auto port = parse_unsigned(v.substr(colon + 1), key);
+  if (port == 0 || port > 65535) throw config_error(key + ": port must be 1-65535");
+  e.port = static_cast<std::uint16_t>(port);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, e.host.c_str(), buf) != 1 && inet_pton(AF_INET6, e.host.c_str(), buf) != 1)
+    throw config_error(key + ": '" + e.host +
+                       "' is not an IP address (sluice does not resolve host names, so that no "
+                       "lookup can block it)");
+  return e;
+}
+
+std::size_t positive(std::uint64_t n, const std::string& key) {
+  if (n == 0) throw config_error(key + ": must be at least 1");
+  return static_cast<std::size_t>(n);
+}
+
+using setter = std::function<void(config&, const std::string& value, const std::string& key)>;
+
+// Every key sluice knows, by "section.key". Defaults live in `struct config`.
+const std::map<std::string, setter>& known_keys() {
+  static const std::map<std::string, setter> keys = {
+      {"sluice.listen", [](config& c, const std::string& v,
+                           const std::string& k) { c.listen = parse_endpoint(v, k); }},
+      {"sluice.pool_mode",
+       [](config& c, const std::string& v, const std::string& k) {
+         const auto m = lower(v);
+         if (m == "transaction")
+           c.pool_mode = pool_mode::transaction;
+         else if (m == "session")
+           c.pool_mode = pool_mode::session;
+         else
+           throw config_error(k + ": expected transaction or session, got '" + v + "'");
+       }},
+      {"sluice.shutdown_timeout",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.shutdown_timeout = parse_duration(v, k);
+       }},
+      {"sluice.max_allowed_packet",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.max_allowed_packet = parse_size(v, k);
+         if (c.max_allowed_packet < 1024) throw config_error(k + ": must be at least 1K");
+       }},
+      {"backend.address", [](config& c, const std::string& v,
+                             const std::string& k) { c.backend = parse_endpoint(v, k); }},
+      {"backend.user",
+       [](config& c, const std::string& v, const std::string& k) {
+         if (v.empty()) throw config_error(k + ": must not be empty");
+         c.backend_user = v;
+       }},
+      {"backend.password",
+       [](config& c, const std::string& v, const std::string&) { c.backend_password = v; }},
+      {"backend.max_connections",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.pool.max_connections = positive(parse_unsigned(v, k), k);
+       }},
+      {"backend.min_idle", [](config& c, const std::string& v,
+                              const std::string& k) { c.pool.min_idle = parse_unsigned(v, k); }},
+      {"backend.connect_timeout",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.connect_timeout = parse_duration(v, k);
+       }},
+      {"backend.idle_timeout",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.pool.idle_timeout = parse_duration(v, k);
+       }},
+      {"backend.max_lifetime",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.pool.max_lifetime = parse_duration(v, k);
+       }},
+      {"queue.timeout", [](config& c, const std::string& v,
+                           const std::string& k) { c.pool.queue_timeout = parse_duration(v, k); }},
+      {"queue.max_waiting",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.pool.max_waiting = parse_unsigned(v, k);
+       }},
+      {"log.level",
+       [](config& c, const std::string& v, const std::string& k) {
+         const auto l = lower(v);
+         if (l == "error")
+           c.log = log_level::error;
+         else if (l == "warn" || l == "warning")
+           c.log = log_level::warn;
+         else if (l == "info")
+           c.log = log_level::info;
+         else if (l == "debug")
+           c.log = log_level::debug;
+         else
+           throw config_error(k + ": expected error, warn, info or debug, got '" + v + "'");
+       }},
+  };
+  return keys;
+}
+
+}  // namespace
+
+config parse_config(const std::string& text, const std::string& origin) {
+  config c;
+  std::istringstream in(text);
+  std::string line;
+  std::string section;
+  std::set<std::string> seen;
+  int line_no = 0;
+  const auto fail = [&](const std::string& what) {
+    throw config_error(origin + ":" + std::to_string(line_no) + ": " + what);
+  };
+  while (std::getline(in, line)) {
+    ++line_no;
+    const std::string stripped = trim(line);
+    if (stripped.empty() || stripped[0] == ';' || stripped[0] == '#') continue;
+    if (stripped.front() == '[') {
+      if (stripped.back() != ']') fail("section header '" + stripped + "' lacks a closing ]");
+      section = lower(trim(std::string_view(stripped).substr(1, stripped.size() - 2)));
+      static const std::set<std::string> sections = {"sluice", "backend", "queue", "users", "log"};
+      if (!sections.contains(section)) fail("unknown section [" + section + "]");
+      continue;
+    }
+    const auto eq = stripped.find('=');
+    if (eq == std::string::npos) fail("expected 'key = value', got '" + stripped + "'");
+    const std::string key = trim(std::string_view(stripped).substr(0, eq));
+    const std::string value = parse_value(std::string_view(stripped).substr(eq + 1));
+    if (section.empty()) fail("key '" + key + "' appears before any [section]");
+    if (key.empty()) fail("empty key");
+    if (section == "users") {
+      if (c.users.contains(key)) fail("[users] " + key + ": defined twice");
+      c.users[key] = value;
+      continue;
+    }
+    const std::string full = section + "." + lower(key);
+    const auto& keys = known_keys();
+    const auto it = keys.find(full);
+    if (it == keys.end()) fail("unknown key '" + key + "' in [" + section + "]");
+    if (!seen.insert(full).second) fail(full + ": defined twice");
+    try {
+      it->second(c, value, full);
+    } catch (const config_error& e) {
+      fail(e.what());
+    }
+  }
+  if (!seen.contains("backend.address"))
+    throw config_error(origin + ": backend.address is required");
+  if (c.users.empty())
+    throw config_error(origin + ": [users] must list at least one 'name = password' account");
+  if (c.pool.min_idle > c.pool.max_connections)
+    throw config_error(origin + ": backend.min_idle (" + std::to_string(c.pool.min_idle) +
+                       ") exceeds backend.max_connections (" +
+                       std::to_string(c.pool.max_connections) + ")");
+  return c;
+}
+
+config load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw config_error(path + ": cannot read the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace sluice::proxy

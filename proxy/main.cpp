@@ -1,0 +1,101 @@
+// sluice's entry point: command line, configuration, signals, the event loop.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "proxy/config.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+
+namespace {
+
+constexpr const char* usage =
+    "Usage: sluice --config FILE\n"
+    "       sluice --check-config FILE\n"
+    "       sluice --help | --version\n"
+    "\n"
+    "sluice is a MySQL/MariaDB connection-pool proxy. Applications connect to it as to a MySQL\n"
+    "server; it multiplexes their statements onto a bounded pool of backend connections, queues\n"
+    "statements when the pool is exhausted, and reports saturation before failure.\n"
+    "\n"
+    "  --config FILE        run with the INI configuration FILE\n"
+    "  --check-config FILE  validate FILE and exit (0 when valid)\n"
+    "  --help               show this text\n"
+    "  --version            show the version\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT drain (stop accepting, finish running statements and transactions\n"
+    "within [sluice] shutdown_timeout, then exit 0); a second one exits at once.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sluice::proxy;
+  std::string config_path;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << usage;
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << "sluice " << SLUICE_VERSION << "\n";
+      return 0;
+    }
+    if ((arg == "--config" || arg == "--check-config") && i + 1 < argc) {
+      check_only = arg == "--check-config";
+      config_path = argv[++i];
+      continue;
+    }
+    std::cerr << "sluice: unknown argument '" << arg << "'\n\n" << usage;
+    return 2;
+  }
+  if (config_path.empty()) {
+    std::cerr << usage;
+    return 2;
+  }
+  config settings;
+  try {
+    settings = load_config_file(config_path);
+  } catch (const config_error& e) {
+    std::cerr << "sluice: configuration error: " << e.what() << "\n";
+    return 2;
+  }
+  if (check_only) {
+    std::cout << config_path << ": configuration is valid\n";
+    return 0;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  set_log_level(settings.log);
+
+  boost::asio::io_context io(1);
+  server proxy(io, settings);
+  try {
+    proxy.start();
+  } catch (const boost::system::system_error& e) {
+    std::cerr << "sluice: cannot listen on " << settings.listen.host << ":" << settings.listen.port
+              << ": " << e.code().message() << "\n";
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  int received = 0;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;
+        if (++received == 1) {
+          log(log_level::info, "", "signal ", strsignal(signal_number), ": draining");
+          proxy.drain();
+          signals.async_wait(on_signal);
+        } else {
+          log(log_level::warn, "", "second signal: exiting now");
+          io.stop();
+        }
+      };
+  signals.async_wait(on_signal);
+  // The drain ends by closing everything; the signal wait is the only work left then.
+  io.run();
+  return received > 1 ? 1 : 0;
+}

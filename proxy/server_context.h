@@ -1,0 +1,23 @@
+// What every client session shares: configuration, the pool, the registry of live sessions.
+#pragma once
+
+#include <cstdint>
+#include <list>
+
+#include "proxy/backend_pool.h"
+#include "proxy/config.h"
+
+namespace sluice::proxy {
+
+class client_session;
+
+struct server_context {
+  const config* settings = nullptr;
+  backend_pool* pool = nullptr;
+  std::uint32_t next_client_id = 1;
+  bool draining = false;
+  // Live sessions, so that a drain can close the idle ones.
+  std::list<client_session*> sessions;
+};
+
+}  // namespace sluice::proxy
