@@ -1,0 +1,36 @@
+// Authentication scrambles and tokens for mysql_native_password and caching_sha2_password.
+#pragma once
+
+#include <boost/system/result.hpp>
+#include <string>
+#include <string_view>
+
+namespace sluice::protocol {
+
+// Scrambles passed to these functions are exactly the 20 bytes (callers strip a trailing NUL).
+
+// 20 random bytes (RAND_bytes), each mapped into printable ASCII 0x21..0x7e (never NUL).
+// Throws std::runtime_error if the random generator fails: the proxy must not authenticate then.
+std::string generate_scramble();
+
+// "Native Authentication": SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))); empty password -> empty.
+std::string native_password_token(std::string_view password, std::string_view scramble);
+// Constant-time compare; an empty password accepts only an empty token.
+bool verify_native_password(std::string_view password, std::string_view scramble,
+                            std::string_view token);
+
+// "Caching_sha2_password" fast path:
+// SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) + scramble); empty password -> empty.
+std::string caching_sha2_token(std::string_view password, std::string_view scramble);
+bool verify_caching_sha2(std::string_view password, std::string_view scramble,
+                         std::string_view token);
+
+// caching_sha2 / sha256 full authentication over plain TCP: (password + '\0') XOR scramble
+// (cyclic), RSA-encrypted with the server's PEM public key, OAEP padding. Errors: `malformed` for
+// an unreadable key or an empty scramble, `unsupported` for a non-RSA key, `too_large` when the
+// password does not fit the key.
+boost::system::result<std::string> rsa_encrypt_password(std::string_view password,
+                                                        std::string_view scramble,
+                                                        std::string_view pem_public_key);
+
+}  // namespace sluice::protocol
