@@ -183,7 +183,12 @@ class pool_core {
       hooks_.close_connection(std::move(c), close_reason::shutdown);
       return;
     }
-    idle_.push_front({std::move(c), now});
+    if (total() >= limits_.max_connections) {
+      // The cap was lowered while this connect was in flight; as in release(), it goes.
+      hooks_.close_connection(std::move(c), close_reason::cap_lowered);
+    } else {
+      idle_.push_front({std::move(c), now});
+    }
     pump(now);
   }
 

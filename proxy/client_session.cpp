@@ -166,24 +166,28 @@ awaitable<bool> client_session::authenticate(std::string_view user, std::string_
   const auto account = users.find(std::string(user));
   // An unknown user goes through the same steps as a wrong password, so neither is told apart.
   const std::string password = account != users.end() ? account->second : std::string();
+  // The token must be for our scramble under a plugin sluice speaks. Otherwise (another plugin,
+  // or a client whose data was prepared for a different plugin and so sent none) ask the client
+  // to authenticate again with an AuthSwitchRequest, as MySQL servers do.
+  std::string_view used_plugin = plugin == sha2_plugin ? sha2_plugin : native_plugin;
+  const bool foreign_plugin = plugin != sha2_plugin && plugin != native_plugin;
+  if (foreign_plugin || (token.empty() && !password.empty())) {
+    out_.clear();
+    protocol::encode_auth_switch_request({std::string(used_plugin), scramble_}, out_);
+    if (!co_await send_payload(sequence_id)) co_return false;
+    frame f;
+    if (co_await reader_.next(socket_, f, max_login_packet)) co_return false;
+    sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
+    token.assign(text_of(f.payload));
+  }
   bool verified = false;
-  if (plugin == sha2_plugin) {
+  if (used_plugin == sha2_plugin) {
     verified = protocol::verify_caching_sha2(password, scramble_, token);
-    if (verified) {
+    if (verified && account != users.end()) {
       out_.assign({protocol::auth_more_data_header, 3});  // fast authentication succeeded
       if (!co_await send_payload(sequence_id++)) co_return false;
     }
   } else {
-    if (plugin != native_plugin) {
-      // Any other plugin: ask the client to switch to mysql_native_password with our scramble.
-      out_.clear();
-      protocol::encode_auth_switch_request({std::string(native_plugin), scramble_}, out_);
-      if (!co_await send_payload(sequence_id)) co_return false;
-      frame f;
-      if (co_await reader_.next(socket_, f, max_login_packet)) co_return false;
-      sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
-      token.assign(text_of(f.payload));
-    }
     verified = protocol::verify_native_password(password, scramble_, token);
   }
   if (account == users.end()) verified = false;

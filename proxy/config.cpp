@@ -8,6 +8,7 @@
 #include <charconv>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -72,6 +73,11 @@ std::chrono::milliseconds parse_duration(const std::string& v, const std::string
     scale = 3'600'000;
   else
     throw config_error(key + ": unknown duration unit '" + unit + "' (use ms, s, m or h)");
+  // Durations are added to steady_clock time points (64-bit nanoseconds): keep them far from
+  // overflowing, and keep the conversion below defined.
+  constexpr double max_ms = 100.0 * 365 * 24 * 3'600'000;
+  if (value * scale > max_ms)
+    throw config_error(key + ": '" + v + "' is too long (at most 100 years)");
   return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
 }
 
@@ -94,7 +100,10 @@ std::size_t parse_size(const std::string& v, const std::string& key) {
       scale = 1;
   }
   if (scale != 1) number.pop_back();
-  return parse_unsigned(number, key) * scale;
+  const std::uint64_t n = parse_unsigned(number, key);
+  if (n > std::numeric_limits<std::size_t>::max() / scale)
+    throw config_error(key + ": '" + v + "' is too large");
+  return static_cast<std::size_t>(n * scale);
 }
 
 endpoint parse_endpoint(const std::string& v, const std::string& key) {

@@ -3,6 +3,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -87,8 +88,9 @@ int main(int argc, char** argv) {
         if (ec) return;
         if (++received == 1) {
           log(log_level::info, "", "signal ", strsignal(signal_number), ": draining");
-          proxy.drain();
-          signals.async_wait(on_signal);
+          signals.async_wait(on_signal);  // a second signal exits at once
+          // Once drained, nothing but that signal wait is left: cancel it so run() returns.
+          proxy.drain([&signals] { signals.cancel(); });
         } else {
           log(log_level::warn, "", "second signal: exiting now");
           io.stop();

@@ -52,7 +52,7 @@ awaitable<void> server::accept_loop() {
   }
 }
 
-void server::drain() {
+void server::drain(std::function<void()> on_drained) {
   if (context_.draining) return;
   context_.draining = true;
   log(log_level::info, "", "drain started clients=", context_.sessions.size(),
@@ -60,10 +60,10 @@ void server::drain() {
   error_code ignored;
   acceptor_.close(ignored);
   for (client_session* s : context_.sessions) s->close_if_idle();
-  asio::co_spawn(io_, wait_for_drain(), asio::detached);
+  asio::co_spawn(io_, wait_for_drain(std::move(on_drained)), asio::detached);
 }
 
-awaitable<void> server::wait_for_drain() {
+awaitable<void> server::wait_for_drain(std::function<void()> on_drained) {
   const auto deadline = pool::clock::now() + settings_.shutdown_timeout;
   asio::steady_timer tick(io_);
   while (!context_.sessions.empty() && pool::clock::now() < deadline) {
@@ -81,6 +81,7 @@ awaitable<void> server::wait_for_drain() {
   }
   pool_.shutdown();
   log(log_level::info, "", "drain finished");
+  on_drained();
 }
 
 }  // namespace sluice::proxy

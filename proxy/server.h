@@ -1,6 +1,7 @@
 // The listening side of sluice: accepts clients, owns the pool, and drains on SIGTERM/SIGINT.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "proxy/asio_types.h"
@@ -17,11 +18,11 @@ class server {
   void start();
   // Stop accepting, let running statements and open transactions finish within
   // shutdown_timeout, then close everything. The io_context runs out of work afterwards.
-  void drain();
+  void drain(std::function<void()> on_drained);
 
  private:
   awaitable<void> accept_loop();
-  awaitable<void> wait_for_drain();
+  awaitable<void> wait_for_drain(std::function<void()> on_drained);
 
   asio::io_context& io_;
   config settings_;
