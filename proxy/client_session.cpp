@@ -40,6 +40,9 @@ constexpr std::uint32_t offered_capabilities =
 constexpr std::uint8_t default_collation = 45;  // utf8mb4_general_ci
 constexpr std::size_t max_login_packet = 64 * 1024;
 constexpr auto login_timeout = std::chrono::seconds(10);
+// How long a backend stays with a client whose statement left warnings, waiting for the
+// client's next statement (typically SHOW WARNINGS).
+constexpr auto warnings_hold = std::chrono::milliseconds(200);
 
 // LOAD DATA LOCAL / LOAD XML LOCAL: the server will ask the client for a file.
 bool is_load_local(std::string_view sql) {
@@ -220,7 +223,7 @@ awaitable<void> client_session::command_loop() {
   for (;;) {
     if (context_.draining && !backend_) co_return;
     frame f;
-    auto ec = co_await reader_.next(socket_, f, context_.settings->max_allowed_packet);
+    auto ec = co_await next_command(f);
     if (ec == asio::error::message_size) {
       co_await send_error(1, protocol::server_error::net_packet_too_large, "08S01",
                           "Got a packet bigger than 'max_allowed_packet' bytes");
@@ -237,6 +240,24 @@ awaitable<void> client_session::command_loop() {
     busy_ = false;
     if (result == outcome::close) co_return;
   }
+}
+
+awaitable<error_code> client_session::next_command(frame& f) {
+  const std::size_t max_payload = context_.settings->max_allowed_packet;
+  if (!(hold_for_next_ && backend_)) co_return co_await reader_.next(socket_, f, max_payload);
+  // The backend is held only so that a follow-up SHOW WARNINGS sees this client's warnings; a
+  // client that does not follow up promptly must not keep it from everyone else.
+  asio::steady_timer hold(co_await asio::this_coro::executor);
+  hold.expires_after(warnings_hold);
+  auto first = co_await (reader_.next(socket_, f, max_payload) || hold.async_wait(use_nothrow));
+  if (first.index() == 0) co_return std::get<0>(first);
+  hold_for_next_ = false;
+  if (pin_ == pin_reason::none && !in_transaction_ &&
+      context_.settings->pool_mode == pool_mode::transaction) {
+    context_.pool->release(std::move(*backend_));
+    backend_.reset();
+  }
+  co_return co_await reader_.next(socket_, f, max_payload);
 }
 
 awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
@@ -329,11 +350,15 @@ awaitable<client_session::outcome> client_session::forward(const frame& f, shape
                                                            const statement_traits& traits) {
   const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
   hold_for_next_ = false;
+  // A statement that reads what the previous one left (warnings, FOUND_ROWS(), ROW_COUNT())
+  // on a backend that ran someone else's statement must not see theirs.
+  const bool clear_diagnostics = traits.reads_previous_statement && !backend_;
   if (!backend_) {
     if (auto result = co_await lease_backend(reply_seq); result != outcome::keep_going || !backend_)
       co_return result;
   }
-  if (auto result = co_await restore_session(traits.uses_last_insert_id, reply_seq);
+  if (auto result =
+          co_await restore_session(traits.uses_last_insert_id, clear_diagnostics, reply_seq);
       result != outcome::keep_going || !backend_)
     co_return result;
   if (traits.pin != pin_reason::none && pin_ == pin_reason::none) {
@@ -408,6 +433,7 @@ int client_session::backend_variant() const noexcept {
 }
 
 awaitable<client_session::outcome> client_session::restore_session(bool needs_last_insert_id,
+                                                                   bool clear_diagnostics,
                                                                    std::uint8_t sequence_id) {
   backend_connection& b = *backend_->conn;
   auto plan = plan_restore(vars_, b.vars, needs_last_insert_id, id_);
@@ -423,7 +449,7 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
     }
     plan = plan_restore(vars_, b.vars, needs_last_insert_id, id_);
   }
-  if (plan.empty()) co_return outcome::keep_going;
+  if (plan.empty() && !clear_diagnostics) co_return outcome::keep_going;
   std::vector<std::uint8_t> framed;
   std::size_t replies = 0;
   if (plan.multi_statements) {
@@ -438,6 +464,13 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
   }
   if (!plan.set_statement.empty()) {
     append_command(framed, command::query, plan.set_statement);
+    ++replies;
+  }
+  if (clear_diagnostics) {
+    // MariaDB resets the warning list only for statements that use a table (SET and DO 0 keep
+    // it); information_schema.COLLATIONS is readable by every account.
+    append_command(framed, command::query,
+                   "DO (SELECT 1 FROM information_schema.COLLATIONS LIMIT 1)");
     ++replies;
   }
   auto result = co_await run_commands(b, framed, replies);

@@ -54,7 +54,9 @@ class client_session {
   awaitable<outcome> forward(const frame& f, protocol::response_scanner::shape shape,
                              const statement_traits& traits);
   awaitable<outcome> lease_backend(std::uint8_t sequence_id);
-  awaitable<outcome> restore_session(bool needs_last_insert_id, std::uint8_t sequence_id);
+  awaitable<error_code> next_command(frame& f);
+  awaitable<outcome> restore_session(bool needs_last_insert_id, bool clear_diagnostics,
+                                     std::uint8_t sequence_id);
   awaitable<outcome> relay_response(std::uint8_t sequence_id);
   awaitable<bool> relay_client_frames_until_short(backend_connection& b);
   awaitable<bool> relay_local_infile(backend_connection& b);

@@ -1,0 +1,855 @@
+#!/usr/bin/env bash
+# sluice benchmark: sysbench against MariaDB directly, through HAProxy (mode tcp) and through
+# sluice (transaction pooling), alternating the three targets within each repetition.
+# What it measures and why: docs/BENCHMARKS.md. Options: bench/run.sh --help.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$script_dir/.." && pwd)
+build_dir=$repo/build-bench
+results_dir=$repo/bench/results
+
+# ---------------------------------------------------------------------------------------------
+# Options
+
+time_s=20
+reps=3
+cap=16
+do_build=1
+sluice_bin=$build_dir/proxy/sluice
+point_select_threads=1,32
+read_write_threads=32,256
+scenarios_arg=
+tables=4
+table_size=10000
+haproxy_threads=
+
+usage() {
+  cat <<EOF
+Usage: bench/run.sh [options]
+
+Starts a throwaway MariaDB, HAProxy (mode tcp) and sluice (transaction pooling) on free loopback
+ports, prepares the sysbench tables once, then runs every scenario against the three targets
+(direct, haproxy, sluice), alternating them within each repetition. Prints median tables (text
+and markdown for docs/BENCHMARKS.md) and writes every run to bench/results/<timestamp>.csv.
+
+  --time T              seconds per run (default $time_s)
+  --reps N              repetitions per scenario and target (default $reps)
+  --scenarios LIST      comma-separated subset of the scenarios, in the order to run them
+                        (default: point_select_1,point_select_32,read_write_32,read_write_256)
+  --threads-list LIST   thread counts, e.g. 8,64, for both workloads; or per workload:
+                        point_select=1,32 / read_write=32,256 (repeat the option for both).
+                        Scenario names are <workload>_<threads>.
+  --cap N               sluice [backend] max_connections (default $cap)
+  --tables N            sysbench --tables (default $tables)
+  --table-size N        sysbench --table-size (default $table_size)
+  --haproxy-threads N   HAProxy nbthread (default: HAProxy's own, one per CPU)
+  --sluice BIN          benchmark this sluice binary (implies --no-build)
+  --no-build            do not build sluice; use $build_dir/proxy/sluice
+  -h, --help            show this text
+
+Exit status: 0 when every run succeeded, 1 when any run failed (the tables are still printed),
+2 on bad usage; a failure of MariaDB or HAProxy aborts the benchmark.
+EOF
+}
+
+die() {
+  echo "bench: error: $*" >&2
+  exit 1
+}
+usage_error() {
+  echo "bench: $*" >&2
+  echo "Try 'bench/run.sh --help'." >&2
+  exit 2
+}
+note() { echo "bench: $*" >&2; }
+
+is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+is_count_list() { [[ $1 =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]]; }
+
+while (($#)); do
+  opt=$1
+  val=
+  case $opt in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --no-build)
+      do_build=0
+      shift
+      continue
+      ;;
+    --*=*)
+      val=${opt#*=}
+      opt=${opt%%=*}
+      shift
+      ;;
+    --time | --reps | --cap | --tables | --table-size | --haproxy-threads | --scenarios | --sluice | --threads-list)
+      (($# >= 2)) || usage_error "$opt needs a value"
+      val=$2
+      shift 2
+      ;;
+    --*) usage_error "unknown option '$opt'" ;;
+    *) usage_error "unexpected argument '$opt'" ;;
+  esac
+  case $opt in
+    --time) time_s=$val ;;
+    --reps) reps=$val ;;
+    --cap) cap=$val ;;
+    --tables) tables=$val ;;
+    --table-size) table_size=$val ;;
+    --haproxy-threads) haproxy_threads=$val ;;
+    --scenarios) scenarios_arg=$val ;;
+    --sluice)
+      [[ -n $val ]] || usage_error "--sluice needs a path"
+      sluice_bin=$(realpath -m -- "$val")
+      do_build=0
+      ;;
+    --threads-list)
+      case $val in
+        point_select=*) point_select_threads=${val#*=} ;;
+        read_write=*) read_write_threads=${val#*=} ;;
+        *)
+          point_select_threads=$val
+          read_write_threads=$val
+          ;;
+      esac
+      ;;
+    *) usage_error "unknown option '$opt'" ;;
+  esac
+done
+
+for pair in "time:$time_s" "reps:$reps" "cap:$cap" "tables:$tables" "table-size:$table_size"; do
+  is_count "${pair#*:}" || usage_error "--${pair%%:*} must be a positive whole number, got '${pair#*:}'"
+done
+[[ -z $haproxy_threads ]] || is_count "$haproxy_threads" ||
+  usage_error "--haproxy-threads must be a positive whole number, got '$haproxy_threads'"
+is_count_list "$point_select_threads" ||
+  usage_error "--threads-list: bad point_select list '$point_select_threads' (want e.g. 1,32)"
+is_count_list "$read_write_threads" ||
+  usage_error "--threads-list: bad read_write list '$read_write_threads' (want e.g. 32,256)"
+
+available=()
+IFS=, read -ra list <<<"$point_select_threads"
+for t in "${list[@]}"; do available+=("point_select_$t"); done
+IFS=, read -ra list <<<"$read_write_threads"
+for t in "${list[@]}"; do available+=("read_write_$t"); done
+
+scenarios=()
+if [[ -n $scenarios_arg ]]; then
+  IFS=, read -ra list <<<"$scenarios_arg"
+  for s in "${list[@]}"; do
+    found=0
+    for a in "${available[@]}"; do [[ $s == "$a" ]] && found=1; done
+    ((found)) || usage_error "unknown scenario '$s' (available: $(
+      IFS=,
+      echo "${available[*]}"
+    ))"
+    for a in "${scenarios[@]}"; do [[ $s == "$a" ]] && usage_error "scenario '$s' listed twice"; done
+    scenarios+=("$s")
+  done
+else
+  scenarios=("${available[@]}")
+fi
+((${#scenarios[@]})) || usage_error "no scenarios to run"
+
+targets=(direct haproxy sluice)
+
+# ---------------------------------------------------------------------------------------------
+# Process helpers
+
+work=
+db_pid=
+haproxy_pid=
+sluice_pid=
+sysbench_pid=
+
+# True while PID exists and is not a zombie.
+proc_alive() {
+  local stat
+  [[ -n $1 ]] || return 1
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
+# utime+stime of PID (all its threads), in clock ticks.
+cpu_ticks() {
+  local stat fields
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  read -ra fields <<<"$stat"
+  echo $((fields[11] + fields[12]))
+}
+
+# Reaps the dead child PID and sets exit_text to "exited with status N" or "was killed by
+# signal SIGSEGV". (Not a $(...) function: a subshell cannot wait for our children.)
+exit_text=
+describe_exit() {
+  local st=0
+  wait "$1" 2>/dev/null || st=$?
+  if ((st > 128)); then
+    exit_text="was killed by signal SIG$(kill -l $((st - 128)) 2>/dev/null || echo $((st - 128)))"
+  else
+    exit_text="exited with status $st"
+  fi
+}
+
+sluice_problems=()  # sluice failures, repeated in the final summary
+sluice_sigterm_reported=''
+
+# stop_pid NAME PID GRACE_SECONDS: SIGTERM, then SIGKILL after the grace period.
+stop_pid() {
+  local name=$1 pid=$2 grace=$3 waited=0
+  [[ -n $pid ]] || return 0
+  if proc_alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    while proc_alive "$pid" && ((waited < grace * 10)); do
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    if proc_alive "$pid"; then
+      note "$name (pid $pid) did not exit within ${grace}s of SIGTERM; killing it"
+      if [[ $name == sluice && -z $sluice_sigterm_reported ]]; then
+        sluice_sigterm_reported=1
+        sluice_problems+=("sluice did not exit within ${grace}s of SIGTERM; it was killed")
+      fi
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  stop_pid sysbench "$sysbench_pid" 5
+  stop_pid sluice "$sluice_pid" 10
+  stop_pid haproxy "$haproxy_pid" 10
+  stop_pid mariadbd "$db_pid" 60
+  [[ -n $work && -d $work ]] && rm -rf -- "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'note "interrupted; cleaning up"; exit 130' INT
+trap 'note "terminated; cleaning up"; exit 143' TERM
+
+# A loopback port nobody listens on (the server we start may still lose a race for it; the
+# start functions then retry with another port).
+taken_ports=" "
+free_port() {
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    [[ $taken_ports == *" $p "* ]] && continue
+    if command -v ss >/dev/null; then
+      [[ -n $(ss -Htln "sport = :$p" 2>/dev/null) ]] && continue
+    elif (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      continue
+    fi
+    taken_ports+="$p "
+    echo "$p"
+    return 0
+  done
+  die "found no free loopback port"
+}
+
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# wait_port NAME PID PORT TIMEOUT LOG: 0 once PORT accepts connections, 1 (with a report) if the
+# process died or the timeout passed.
+wait_port() {
+  local name=$1 pid=$2 port=$3 limit=$4 log=$5 start=$SECONDS
+  while ((SECONDS - start < limit)); do
+    if ! proc_alive "$pid"; then
+      describe_exit "$pid"
+      note "$name $exit_text during start-up; last lines of $log:"
+      tail -n 20 "$log" >&2 || true
+      return 1
+    fi
+    port_open "$port" && return 0
+    sleep 0.2
+  done
+  note "$name did not accept connections on 127.0.0.1:$port within ${limit}s; last lines of $log:"
+  tail -n 20 "$log" >&2 || true
+  return 1
+}
+
+require() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null || die "'$c' is not installed (scripts/install-deps.sh installs the benchmark tools)"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+db_port=
+db_sock=
+haproxy_port=
+sluice_port=
+
+db_sql() { mariadb --no-defaults --socket="$db_sock" -uroot --batch --skip-column-names -e "$1"; }
+
+start_mariadb() {
+  local dir=$work/mariadb attempt
+  mkdir -p "$dir"
+  db_sock=$dir/sock
+  local root_opt=()
+  ((EUID == 0)) && root_opt=(--user=root)
+  note "initialising MariaDB in $dir/data"
+  mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
+    --skip-test-db "${root_opt[@]}" >"$dir/install.log" 2>&1 || {
+    tail -n 30 "$dir/install.log" >&2
+    die "mariadb-install-db failed (log above)"
+  }
+  for attempt in 1 2 3; do
+    db_port=$(free_port)
+    : >"$dir/err.log"
+    mariadbd --no-defaults --datadir="$dir/data" --port="$db_port" --bind-address=127.0.0.1 \
+      --socket="$db_sock" --pid-file="$dir/mariadbd.pid" --log-error="$dir/err.log" \
+      --skip-name-resolve --max-connections=1000 --innodb-buffer-pool-size=256M \
+      --innodb-flush-log-at-trx-commit=2 "${root_opt[@]}" >"$dir/out.log" 2>&1 &
+    db_pid=$!
+    if wait_port mariadbd "$db_pid" "$db_port" 90 "$dir/err.log"; then
+      break
+    fi
+    stop_pid mariadbd "$db_pid" 10
+    db_pid=
+    ((attempt < 3)) || die "MariaDB did not start (see above)"
+    note "retrying MariaDB on another port"
+  done
+  local i
+  for ((i = 0; i < 50; i++)); do
+    db_sql "SELECT 1" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  db_sql "CREATE DATABASE sbtest;
+    CREATE USER 'sbtest'@'%' IDENTIFIED BY 'sbtest-pw';
+    GRANT ALL PRIVILEGES ON sbtest.* TO 'sbtest'@'%';
+    CREATE USER 'sluice'@'%' IDENTIFIED BY 'backend-pw';
+    GRANT ALL PRIVILEGES ON sbtest.* TO 'sluice'@'%';" ||
+    die "could not create the sbtest database and users"
+  note "MariaDB $(db_sql 'SELECT VERSION()') on 127.0.0.1:$db_port (pid $db_pid)"
+}
+
+start_haproxy() {
+  local dir=$work/haproxy attempt
+  mkdir -p "$dir"
+  for attempt in 1 2 3; do
+    haproxy_port=$(free_port)
+    {
+      echo "global"
+      echo "    maxconn 4096"
+      [[ -n $haproxy_threads ]] && echo "    nbthread $haproxy_threads"
+      echo "defaults"
+      echo "    mode tcp"
+      echo "    timeout connect 10s"
+      echo "    timeout client 1h"
+      echo "    timeout server 1h"
+      echo "frontend mysql_in"
+      echo "    bind 127.0.0.1:$haproxy_port"
+      echo "    default_backend mariadb"
+      echo "backend mariadb"
+      echo "    server db1 127.0.0.1:$db_port maxconn 4096"
+    } >"$dir/haproxy.cfg"
+    haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1 || {
+      cat "$dir/check.log" >&2
+      die "HAProxy rejected the generated configuration $dir/haproxy.cfg"
+    }
+    haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
+    haproxy_pid=$!
+    if wait_port haproxy "$haproxy_pid" "$haproxy_port" 30 "$dir/haproxy.log"; then
+      break
+    fi
+    stop_pid haproxy "$haproxy_pid" 5
+    haproxy_pid=
+    ((attempt < 3)) || die "HAProxy did not start (see above)"
+    note "retrying HAProxy on another port"
+  done
+  local err
+  err=$(check_login "$haproxy_port") || die "cannot query MariaDB through HAProxy: $err"
+  note "HAProxy on 127.0.0.1:$haproxy_port (pid $haproxy_pid)"
+}
+
+# One login and SELECT 1 as sbtest through PORT; prints the client's error on failure.
+check_login() {
+  local out
+  if out=$(timeout 20 mariadb --no-defaults --host=127.0.0.1 --port="$1" --user=sbtest \
+    --password=sbtest-pw --batch --skip-column-names sbtest -e "SELECT 1" 2>&1) && [[ $out == 1 ]]; then
+    return 0
+  fi
+  if [[ $out == *ERROR* ]]; then
+    grep -m1 ERROR <<<"$out"
+  else
+    echo "${out:-no answer within 20s}" | tr '\n' ' '
+  fi
+  return 1
+}
+
+sluice_broken=     # why sluice is out of the benchmark, once it is
+sluice_restarts=0
+max_sluice_restarts=3
+
+# Starts sluice; on failure sets sluice_broken and returns 1 (the benchmark carries on without it).
+start_sluice() {
+  local dir=$work/sluice attempt err
+  mkdir -p "$dir"
+  for attempt in 1 2 3; do
+    sluice_port=$(free_port)
+    cat >"$dir/sluice.ini" <<EOF
+[sluice]
+listen = 127.0.0.1:$sluice_port
+pool_mode = transaction
+[backend]
+address = 127.0.0.1:$db_port
+user = sluice
+password = backend-pw
+max_connections = $cap
+[queue]
+timeout = 10s
+max_waiting = 10000
+[users]
+sbtest = sbtest-pw
+[log]
+level = warn
+EOF
+    if ! err=$("$sluice_bin" --check-config "$dir/sluice.ini" 2>&1); then
+      sluice_broken="sluice rejected its configuration: $err"
+      return 1
+    fi
+    "$sluice_bin" --config "$dir/sluice.ini" >>"$dir/sluice.log" 2>&1 &
+    sluice_pid=$!
+    if wait_port sluice "$sluice_pid" "$sluice_port" 30 "$dir/sluice.log"; then
+      break
+    fi
+    stop_pid sluice "$sluice_pid" 5
+    sluice_pid=
+    if ((attempt == 3)); then
+      sluice_broken="sluice did not start (its log is saved with the results)"
+      return 1
+    fi
+    note "retrying sluice on another port"
+  done
+  if ! err=$(check_login "$sluice_port"); then
+    sluice_broken="login + SELECT 1 through sluice failed: $err"
+    stop_pid sluice "$sluice_pid" 5
+    sluice_pid=
+    return 1
+  fi
+  note "sluice on 127.0.0.1:$sluice_port (pid $sluice_pid, max_connections=$cap)"
+}
+
+# sluice_problem TEXT: reports a sluice failure; it is repeated in the final summary.
+sluice_problem() {
+  note "SLUICE PROBLEM: $1"
+  sluice_problems+=("$1")
+}
+
+# recover_sluice CONTEXT [check]: if sluice died (or, with "check", stopped answering), reports
+# it and restarts it, at most max_sluice_restarts times; then leaves it out (sluice_broken).
+recover_sluice() {
+  local context=$1 mode=${2-} why=''
+  [[ -z $sluice_broken && -n $sluice_pid ]] || return 0
+  if ! proc_alive "$sluice_pid"; then
+    describe_exit "$sluice_pid"
+    why="sluice $exit_text $context"
+  elif [[ $mode == check ]] && ! why=$(check_login "$sluice_port"); then
+    why="sluice stopped answering $context ($why)"
+    stop_pid sluice "$sluice_pid" 5
+  else
+    return 0
+  fi
+  sluice_pid=
+  sluice_problem "$why"
+  if [[ -s $work/sluice/sluice.log ]]; then
+    note "last lines of sluice's log:"
+    tail -n 20 "$work/sluice/sluice.log" >&2 || true
+  fi
+  if ((sluice_restarts >= max_sluice_restarts)); then
+    sluice_broken="$why (after $sluice_restarts restarts; no more)"
+  else
+    sluice_restarts=$((sluice_restarts + 1))
+    note "restarting sluice (restart $sluice_restarts of at most $max_sluice_restarts)"
+    start_sluice || true
+  fi
+  if [[ -n $sluice_broken ]]; then
+    sluice_problem "$sluice_broken; the remaining sluice runs are skipped"
+  fi
+}
+
+# MariaDB or HAProxy dying invalidates the baseline: abort.
+check_infrastructure() {
+  if ! proc_alive "$db_pid"; then
+    describe_exit "$db_pid"
+    note "mariadbd $exit_text; last lines of its log:"
+    tail -n 20 "$work/mariadb/err.log" >&2 || true
+    db_pid=
+    die "MariaDB died; aborting (runs so far are in $csv)"
+  fi
+  if ! proc_alive "$haproxy_pid"; then
+    describe_exit "$haproxy_pid"
+    note "haproxy $exit_text; last lines of its log:"
+    tail -n 20 "$work/haproxy/haproxy.log" >&2 || true
+    haproxy_pid=
+    die "HAProxy died; aborting (runs so far are in $csv)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# sysbench
+
+sysbench_args() { # PORT
+  echo --db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$1" --mysql-user=sbtest \
+    --mysql-password=sbtest-pw --mysql-db=sbtest "--tables=$tables" "--table-size=$table_size"
+}
+
+prepare_tables() {
+  local args
+  read -ra args <<<"$(sysbench_args "$db_port")"
+  note "sysbench prepare: $tables tables x $table_size rows"
+  sysbench oltp_read_write "${args[@]}" --threads="$tables" prepare >"$work/prepare.log" 2>&1 || {
+    tail -n 30 "$work/prepare.log" >&2
+    die "sysbench prepare failed (log above)"
+  }
+}
+
+# Pulls "queries qps tps p95 errors reconnects seconds" out of a sysbench run log.
+parse_sysbench() {
+  awk '
+    $1 == "queries:"      { q = $2; qps = $3; sub(/^\(/, "", qps) }
+    $1 == "transactions:" { tps = $3; sub(/^\(/, "", tps) }
+    $1 == "95th" && $2 == "percentile:" { p95 = $3 }
+    $1 == "ignored" && $2 == "errors:"  { err = $3 }
+    $1 == "reconnects:"   { rec = $2 }
+    $1 == "total" && $2 == "time:" { dur = $3; sub(/s$/, "", dur) }
+    END { if (q != "" && qps != "" && tps != "" && p95 != "" && err != "")
+            print q, qps, tps, p95, err, (rec == "" ? 0 : rec), dur
+          else exit 1 }' "$1"
+}
+
+csv_header="run,scenario,workload,threads,rep,target,status,qps,tps,p95_ms,errors,reconnects,queries,seconds,proxy_cpu_s,proxy_cpu_us_per_stmt,db_cpu_s,db_cpu_us_per_stmt,note"
+
+# record SCENARIO REP TARGET STATUS NOTE [queries qps tps p95 errors reconnects seconds proxy_ticks db_ticks]
+record() {
+  local scenario=$1 rep=$2 target=$3 status=$4 note_text=${5//,/;}
+  local queries=${6-} qps=${7-} tps=${8-} p95=${9-} errors=${10-} reconnects=${11-} secs=${12-}
+  local proxy_ticks=${13-} db_ticks=${14-}
+  local proxy_s='' proxy_us='' db_s='' db_us=''
+  if [[ -n $queries && $queries -gt 0 ]]; then
+    if [[ -n $proxy_ticks ]]; then
+      proxy_s=$(awk -v t="$proxy_ticks" -v hz="$clk_tck" 'BEGIN { printf "%.2f", t / hz }')
+      proxy_us=$(awk -v t="$proxy_ticks" -v hz="$clk_tck" -v q="$queries" 'BEGIN { printf "%.2f", t / hz / q * 1e6 }')
+    fi
+    if [[ -n $db_ticks ]]; then
+      db_s=$(awk -v t="$db_ticks" -v hz="$clk_tck" 'BEGIN { printf "%.2f", t / hz }')
+      db_us=$(awk -v t="$db_ticks" -v hz="$clk_tck" -v q="$queries" 'BEGIN { printf "%.2f", t / hz / q * 1e6 }')
+    fi
+  fi
+  echo "$run_id,$scenario,${scenario%_*},${scenario##*_},$rep,$target,$status,$qps,$tps,$p95,$errors,$reconnects,$queries,$secs,$proxy_s,$proxy_us,$db_s,$db_us,$note_text" >>"$csv"
+  if [[ $status == ok ]]; then
+    local cpu_text=''
+    [[ -n $proxy_us ]] && cpu_text=", proxy ${proxy_us} us/stmt"
+    note "  $qps qps, p95 $p95 ms, $errors errors$cpu_text"
+  else
+    note "  FAILED: $note_text"
+  fi
+}
+
+failed_runs=0
+
+run_one() { # SCENARIO REP TARGET
+  local scenario=$1 rep=$2 target=$3
+  local workload=${scenario%_*} threads=${scenario##*_}
+  local script port pid='' log args
+  case $workload in
+    point_select) script=oltp_point_select ;;
+    read_write) script=oltp_read_write ;;
+    *) die "internal: unknown workload $workload" ;;
+  esac
+  case $target in
+    direct) port=$db_port ;;
+    haproxy)
+      port=$haproxy_port
+      pid=$haproxy_pid
+      ;;
+    sluice)
+      if [[ -n $sluice_broken ]]; then
+        failed_runs=$((failed_runs + 1))
+        record "$scenario" "$rep" "$target" failed "not run: $sluice_broken"
+        return
+      fi
+      port=$sluice_port
+      pid=$sluice_pid
+      ;;
+  esac
+  log=$work/runs/$scenario-$target-rep$rep.log
+  read -ra args <<<"$(sysbench_args "$port")"
+
+  local proxy_before='' db_before rc=0
+  db_before=$(cpu_ticks "$db_pid") || die "cannot read /proc/$db_pid/stat"
+  [[ -n $pid ]] && { proxy_before=$(cpu_ticks "$pid") || proxy_before=; }
+  # The grace period covers statements queued when the run ends (sluice's queue timeout is 10s).
+  timeout -k 10 $((time_s + 60)) sysbench "$script" "${args[@]}" --threads="$threads" \
+    --time="$time_s" --db-ps-mode=disable --mysql-ignore-errors=all --percentile=95 \
+    --report-interval=0 run >"$log" 2>&1 &
+  sysbench_pid=$!
+  wait "$sysbench_pid" || rc=$?
+  sysbench_pid=
+  local proxy_after='' db_after proxy_ticks='' db_ticks=''
+  db_after=$(cpu_ticks "$db_pid") || db_after=
+  [[ -n $pid ]] && { proxy_after=$(cpu_ticks "$pid") || proxy_after=; }
+  [[ -n $db_after ]] && db_ticks=$((db_after - db_before))
+  [[ -n $proxy_before && -n $proxy_after ]] && proxy_ticks=$((proxy_after - proxy_before))
+
+  check_infrastructure
+
+  local parsed='' why=''
+  if ((rc == 124 || rc == 137)); then
+    why="sysbench did not finish within $((time_s + 60))s (hung statements?)"
+  elif ((rc > 128)); then
+    why="sysbench was killed by signal SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+  elif ((rc != 0)); then
+    why="sysbench exited with status $rc: $({ grep -m1 -E 'FATAL|error' "$log" || true; } | cut -c1-200)"
+  elif ! parsed=$(parse_sysbench "$log"); then
+    why="could not parse the sysbench output"
+  fi
+  if [[ $target == sluice ]]; then
+    if ! proc_alive "$sluice_pid"; then
+      why="sluice died during the run${why:+; $why}"
+    elif [[ -z $proxy_ticks ]]; then
+      why="could not read sluice's CPU time${why:+; $why}"
+    fi
+  elif [[ $target == haproxy && -z $proxy_ticks && -z $why ]]; then
+    why="could not read HAProxy's CPU time"
+  fi
+
+  if [[ -n $why ]]; then
+    failed_runs=$((failed_runs + 1))
+    note "  last lines of the sysbench log:"
+    tail -n 8 "$log" | sed 's/^/    /' >&2 || true
+    cp "$log" "$results_dir/$run_id-$scenario-$target-rep$rep.log" 2>/dev/null || true
+    record "$scenario" "$rep" "$target" failed "$why"
+    if [[ $target == sluice ]]; then
+      recover_sluice "during the $scenario run (rep $rep)" check
+    else
+      recover_sluice "while the $target $scenario run (rep $rep) was going on"
+    fi
+    return
+  fi
+  recover_sluice "while the $target $scenario run (rep $rep) was going on"
+  local q qps tps p95 errors reconnects secs
+  read -r q qps tps p95 errors reconnects secs <<<"$parsed"
+  record "$scenario" "$rep" "$target" ok "" "$q" "$qps" "$tps" "$p95" "$errors" "$reconnects" \
+    "$secs" "$proxy_ticks" "$db_ticks"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Report: medians over the successful repetitions of each (scenario, target)
+
+report() {
+  awk -F, -v scen="$(
+    IFS=,
+    echo "${scenarios[*]}"
+  )" -v header="$1" '
+    function median(list,   n, a, i, j, t) {
+      n = split(list, a, " ")
+      if (n == 0) return ""
+      for (i = 2; i <= n; i++) {
+        t = a[i] + 0
+        for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
+        a[j + 1] = t
+      }
+      return (n % 2) ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function fmt(v, f) { return v == "" ? "-" : sprintf(f, v) }
+    function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "" : a / b }
+    function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
+    NR == 1 { next }
+    {
+      k = $2 SUBSEP $6
+      runs[k]++
+      if ($7 != "ok") { why[k] = $19; next }
+      ok[k]++
+      add(k, "qps", $8); add(k, "tps", $9); add(k, "p95", $10); add(k, "err", $11)
+      add(k, "cpu", $16); add(k, "db", $18)
+      if ($11 + 0 > maxerr[k] + 0) maxerr[k] = $11
+    }
+    END {
+      ns = split(scen, S, ",")
+      nt = split("direct haproxy sluice", T, " ")
+      for (i = 1; i <= ns; i++) for (j = 1; j <= nt; j++) {
+        k = S[i] SUBSEP T[j]
+        split("qps tps p95 err cpu db", F, " ")
+        for (m = 1; m <= 6; m++) med[k, F[m]] = median(vals[k, F[m]])
+      }
+
+      print ""
+      print "Medians over the successful repetitions (CPU = utime+stime per statement):"
+      printf "%-16s %-8s %5s %10s %9s %9s %7s %16s %16s\n", "scenario", "target", "ok", "qps", "tps", "p95 ms", "errors", "proxy CPU us/st", "MariaDB CPU us/st"
+      for (i = 1; i <= ns; i++) for (j = 1; j <= nt; j++) {
+        k = S[i] SUBSEP T[j]
+        if (!ok[k]) {
+          printf "%-16s %-8s %5s  FAILED: %s\n", S[i], T[j], ok[k] + 0 "/" runs[k] + 0, why[k]
+          continue
+        }
+        printf "%-16s %-8s %5s %10s %9s %9s %7s %16s %16s\n", S[i], T[j], ok[k] "/" runs[k],
+          fmt(med[k, "qps"], "%.1f"), fmt(med[k, "tps"], "%.1f"), fmt(med[k, "p95"], "%.2f"),
+          fmt(med[k, "err"], "%g"), fmt(med[k, "cpu"], "%.2f"), fmt(med[k, "db"], "%.2f")
+      }
+
+      print ""
+      print "Ratios of the medians:"
+      printf "%-16s %18s %19s %19s %18s\n", "scenario", "qps sluice/direct", "qps sluice/haproxy", "CPU sluice/haproxy", "p95 sluice/direct"
+      for (i = 1; i <= ns; i++) {
+        d = S[i] SUBSEP "direct"; h = S[i] SUBSEP "haproxy"; s = S[i] SUBSEP "sluice"
+        r_qd[i] = ratio(med[s, "qps"], med[d, "qps"])
+        r_qh[i] = ratio(med[s, "qps"], med[h, "qps"])
+        r_ch[i] = ratio(med[s, "cpu"], med[h, "cpu"])
+        r_pd[i] = ratio(med[s, "p95"], med[d, "p95"])
+        printf "%-16s %18s %19s %19s %18s\n", S[i], fmt(r_qd[i], "%.2f"), fmt(r_qh[i], "%.2f"), fmt(r_ch[i], "%.2f"), fmt(r_pd[i], "%.2f")
+      }
+
+      print ""
+      print "Targets (docs/BENCHMARKS.md):"
+      checks = 0
+      for (i = 1; i <= ns; i++) {
+        s = S[i] SUBSEP "sluice"
+        if (S[i] == "point_select_32") {
+          checks++
+          verdict(r_qh[i] != "" && r_qh[i] >= 1.0, "point_select_32: qps sluice/haproxy = " fmt(r_qh[i], "%.2f") " (>= 1.00)")
+          verdict(r_ch[i] != "" && r_ch[i] <= 1.0, "point_select_32: CPU/statement sluice/haproxy = " fmt(r_ch[i], "%.2f") " (<= 1.00)")
+        }
+        if (S[i] == "read_write_256") {
+          checks++
+          verdict(ok[s] && maxerr[s] + 0 == 0, "read_write_256: sluice errors, worst repetition = " (ok[s] ? maxerr[s] + 0 : "-") " (0)")
+          verdict(r_qd[i] != "" && r_qd[i] >= 1.0, "read_write_256: qps sluice/direct = " fmt(r_qd[i], "%.2f") " (>= 1.00)")
+          verdict(r_pd[i] != "" && r_pd[i] < 1.0, "read_write_256: p95 sluice/direct = " fmt(r_pd[i], "%.2f") " (well below 1.00)")
+        }
+      }
+      if (!checks) print "  (neither point_select_32 nor read_write_256 was run)"
+
+      print ""
+      print "Markdown for docs/BENCHMARKS.md:"
+      print ""
+      print header
+      print ""
+      print "| Scenario | Target | OK runs | qps | tps | p95 (ms) | Errors | Proxy CPU µs/stmt | MariaDB CPU µs/stmt |"
+      print "|---|---|--:|--:|--:|--:|--:|--:|--:|"
+      for (i = 1; i <= ns; i++) for (j = 1; j <= nt; j++) {
+        k = S[i] SUBSEP T[j]
+        if (!ok[k]) { printf "| %s | %s | 0/%d | failed | | | | | |\n", S[i], T[j], runs[k]; continue }
+        printf "| %s | %s | %d/%d | %s | %s | %s | %s | %s | %s |\n", S[i], T[j], ok[k], runs[k],
+          fmt(med[k, "qps"], "%.0f"), fmt(med[k, "tps"], "%.0f"), fmt(med[k, "p95"], "%.2f"),
+          fmt(med[k, "err"], "%g"), (T[j] == "direct" ? "—" : fmt(med[k, "cpu"], "%.1f")), fmt(med[k, "db"], "%.1f")
+      }
+      print ""
+      print "| Scenario | qps sluice/direct | qps sluice/HAProxy | CPU/stmt sluice/HAProxy | p95 sluice/direct |"
+      print "|---|--:|--:|--:|--:|"
+      for (i = 1; i <= ns; i++)
+        printf "| %s | %s | %s | %s | %s |\n", S[i], fmt(r_qd[i], "%.2f"), fmt(r_qh[i], "%.2f"), fmt(r_ch[i], "%.2f"), fmt(r_pd[i], "%.2f")
+    }
+    function verdict(pass, text) { printf "  %-4s %s\n", pass ? "PASS" : "FAIL", text }
+  ' "$csv"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Main
+
+require sysbench haproxy mariadbd mariadb-install-db mariadb timeout awk getconf
+((do_build)) && require cmake
+clk_tck=$(getconf CLK_TCK)
+run_id=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$results_dir"
+[[ -f $results_dir/.gitignore ]] || printf '*.csv\n*.log\n' >"$results_dir/.gitignore"
+csv=$results_dir/$run_id.csv
+
+if ((do_build)); then
+  note "building sluice (RelWithDebInfo) in $build_dir"
+  build_log=$(mktemp -t sluice-bench-build.XXXXXX)
+  if ! { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_TESTS=OFF &&
+    cmake --build "$build_dir" --target sluice -j"$(nproc)"; } >"$build_log" 2>&1; then
+    tail -n 40 "$build_log" >&2
+    rm -f -- "$build_log"
+    die "building sluice failed (output above)"
+  fi
+  rm -f -- "$build_log"
+fi
+[[ -x $sluice_bin ]] || die "no sluice binary at $sluice_bin (build it, or pass --sluice BIN)"
+
+work=$(mktemp -d -t sluice-bench.XXXXXX)
+mkdir -p "$work/runs"
+
+start_mariadb
+start_haproxy
+if ! start_sluice; then
+  sluice_problem "$sluice_broken"
+  note "continuing with direct and HAProxy only; every sluice run is recorded as failed"
+fi
+prepare_tables
+
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n $(git -C "$repo" status --porcelain 2>/dev/null) ]] && commit+=" + uncommitted changes"
+sluice_version=$("$sluice_bin" --version 2>/dev/null || echo "sluice ?")
+md_header="Run $run_id: commit $commit, $sluice_version, sluice max_connections=$cap; $(nproc) CPUs shared by sysbench, proxy and MariaDB $(db_sql 'SELECT VERSION()'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); sysbench $(sysbench --version | awk '{ print $2 }'), text protocol, $tables tables x $table_size rows; medians of $reps alternated runs of ${time_s}s."
+
+echo "$csv_header" >"$csv"
+total=$((${#scenarios[@]} * reps * ${#targets[@]}))
+n=0
+note "running ${#scenarios[@]} scenario(s) x $reps rep(s) x ${#targets[@]} targets x ${time_s}s (about $((total * (time_s + 2) / 60 + 1)) min)"
+for scenario in "${scenarios[@]}"; do
+  for ((rep = 1; rep <= reps; rep++)); do
+    for target in "${targets[@]}"; do
+      n=$((n + 1))
+      note "[$n/$total] $scenario rep $rep/$reps: $target"
+      run_one "$scenario" "$rep" "$target"
+      sleep 1
+    done
+  done
+done
+
+# Graceful shutdown is part of the check: SIGTERM with no clients must end sluice promptly, with 0.
+if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then
+  kill -TERM "$sluice_pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do
+    proc_alive "$sluice_pid" || break
+    sleep 0.1
+  done
+  if proc_alive "$sluice_pid"; then
+    [[ -n $sluice_sigterm_reported ]] ||
+      sluice_problem "sluice did not exit within 15s of SIGTERM with no clients connected; killed it"
+    kill -KILL "$sluice_pid" 2>/dev/null || true
+    wait "$sluice_pid" 2>/dev/null || true
+  else
+    describe_exit "$sluice_pid"
+    [[ $exit_text == "exited with status 0" ]] || sluice_problem "sluice $exit_text after SIGTERM"
+  fi
+  sluice_pid=
+fi
+
+if ((${#sluice_problems[@]})) && [[ -s $work/sluice/sluice.log ]]; then
+  cp "$work/sluice/sluice.log" "$results_dir/$run_id-sluice.log" || true
+fi
+
+report "$md_header"
+echo
+echo "Raw runs: $csv"
+status=0
+if ((failed_runs)); then
+  echo
+  echo "WARNING: $failed_runs of $total runs failed (see the FAILED lines above and $csv)."
+  status=1
+fi
+if ((${#sluice_problems[@]})); then
+  echo
+  echo "SLUICE PROBLEMS:"
+  printf '  - %s\n' "${sluice_problems[@]}"
+  ((sluice_restarts)) && echo "  (sluice was restarted $sluice_restarts time(s))"
+  [[ -f $results_dir/$run_id-sluice.log ]] && echo "  sluice's log: $results_dir/$run_id-sluice.log"
+  status=1
+fi
+exit "$status"
