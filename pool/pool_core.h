@@ -251,6 +251,18 @@ class pool_core {
     return false;
   }
 
+  // Visits every idle connection (e.g. to watch its socket); must not change the pool.
+  template <class F>
+  void for_each_idle(F&& visit) {
+    for (auto& entry : idle_) visit(entry.connection.conn);
+  }
+
+  // Visits every waiting statement, in queue order; must not change the pool.
+  template <class F>
+  void for_each_waiter(F&& visit) {
+    for (waiter<Conn>* w : waiters_) visit(*w);
+  }
+
   // New limits (config reload). A lower cap closes idle connections first and never touches a
   // leased one; leases over the cap close when they come back.
   void set_limits(const pool_limits& limits, time_point now) {

@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 
 #include "protocol/frame.h"
+#include "proxy/socket_io.h"
 
 namespace sluice::proxy {
 
@@ -17,15 +18,14 @@ void append_command(std::vector<std::uint8_t>& out, protocol::command cmd, std::
 
 awaitable<boost::system::result<std::vector<command_reply>>> run_commands(
     backend_connection& c, std::span<const std::uint8_t> framed, std::size_t replies) {
-  auto [write_ec, written] =
-      co_await asio::async_write(c.socket, asio::buffer(framed.data(), framed.size()), use_nothrow);
+  auto write_ec = co_await write_all(c.socket, framed);
   if (write_ec) co_return write_ec;
   std::vector<command_reply> out;
   out.reserve(replies);
   auto& scanner = c.scanner;
   scanner.start(protocol::response_scanner::shape::single);
   while (out.size() < replies) {
-    auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(c.buffer), use_nothrow);
+    auto [ec, n] = co_await read_some(c.socket, c.buffer);
     if (ec) co_return ec;
     std::span<const std::uint8_t> bytes(c.buffer.data(), n);
     while (!bytes.empty()) {

@@ -33,6 +33,7 @@ class backend_connection {
   std::string scramble;                // from the server's greeting (COM_CHANGE_USER reuses it)
   std::string auth_plugin;
   backend_vars vars;
+  bool idle_watched = false;  // a peek is pending on the socket while it sits idle
   protocol::response_scanner scanner;
   std::vector<std::uint8_t> buffer;  // relay buffer: responses stream through it
 };

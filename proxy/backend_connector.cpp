@@ -16,6 +16,7 @@
 #include "protocol/handshake.h"
 #include "proxy/backend_commands.h"
 #include "proxy/frame_reader.h"
+#include "proxy/socket_io.h"
 
 namespace sluice::proxy {
 namespace {
@@ -56,8 +57,7 @@ awaitable<error_code> write_payload(tcp::socket& s, const std::vector<std::uint8
                                     std::uint8_t sequence_id) {
   std::vector<std::uint8_t> framed;
   protocol::append_packets(framed, payload, sequence_id);
-  auto [ec, n] = co_await asio::async_write(s, asio::buffer(framed), use_nothrow);
-  co_return ec;
+  co_return co_await write_all(s, framed);
 }
 
 std::string error_text(std::span<const std::uint8_t> payload, std::uint32_t caps) {
@@ -138,7 +138,7 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   if (connect_ec)
     co_return "connect to " + login.address.host + ":" + std::to_string(login.address.port) + ": " +
         connect_ec.message();
-  socket.set_option(tcp::no_delay(true), ec);
+  prepare_socket(socket);
 
   frame_reader reader(4096);
   frame f;

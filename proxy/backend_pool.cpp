@@ -1,10 +1,6 @@
 // Asio side of the pool: connects and closes backends, wakes waiting statements, runs upkeep.
 #include "proxy/backend_pool.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-
 #include "proxy/log.h"
 
 namespace sluice::proxy {
@@ -14,7 +10,8 @@ using pool::clock;
 
 // A statement waiting for a backend. Its timer, set to "never", is the condition variable: the
 // pool cancels it to wake the statement (granted or failed); the client watch does the same.
-struct lease_waiter final : pool::waiter<backend_ptr> {
+struct lease_waiter final : pool::waiter<backend_ptr>,
+                            std::enable_shared_from_this<lease_waiter> {
   explicit lease_waiter(const asio::any_io_executor& executor) : wake(executor) {
     wake.expires_at(asio::steady_timer::time_point::max());
   }
@@ -31,6 +28,10 @@ struct lease_waiter final : pool::waiter<backend_ptr> {
   std::optional<lease> granted;
   std::optional<pool::pool_errc> failure;
   bool client_gone = false;
+  tcp::socket* client = nullptr;  // valid while the statement waits
+  bool watching_client = false;
+  pool::time_point queued_at{};
+  char peek_byte[1] = {};
 };
 
 constexpr auto upkeep_interval = std::chrono::milliseconds(250);
@@ -62,6 +63,12 @@ void backend_pool::schedule_upkeep() {
   upkeep_timer_.async_wait([this, alive = alive_](error_code ec) {
     if (ec || !*alive || stopped_) return;
     core_.maintain(clock::now());
+    // Connections that sat idle since the last round get a watch; ones reused sooner never pay
+    // for it on the statement path.
+    core_.for_each_idle([this](backend_ptr& c) {
+      if (!c->idle_watched) watch_idle(*c);
+    });
+    watch_waiting_clients();
     arm_deadline_timer();
     schedule_upkeep();
   });
@@ -70,8 +77,7 @@ void backend_pool::schedule_upkeep() {
 awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::socket& client) {
   ++counters_.acquires;
   if (auto idle = core_.try_acquire_idle(variant)) {
-    error_code ignored;
-    idle->conn->socket.cancel(ignored);  // ends its idle watch
+    stop_watching(*idle->conn);
     co_return std::move(*idle);
   }
   auto w = std::make_shared<lease_waiter>(executor_);
@@ -81,8 +87,7 @@ awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::
   auto first = core_.acquire(*w, now);
   using status = pool::pool_core<backend_ptr>::acquire_status;
   if (first.status == status::granted) {
-    error_code ignored;
-    first.connection->conn->socket.cancel(ignored);
+    stop_watching(*first.connection->conn);
     co_return std::move(*first.connection);
   }
   if (first.status == status::rejected) {
@@ -92,22 +97,16 @@ awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::
   }
   ++counters_.waits;
   arm_deadline_timer();
-  // A client that disconnects while it waits must leave the queue; a readable socket during a
-  // wait is either that (recv sees end of stream) or pipelined input, which is left alone.
-  client.async_wait(tcp::socket::wait_read, [w, fd = client.native_handle()](error_code ec) {
-    if (ec) return;
-    char byte;
-    const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-      w->client_gone = true;
-      w->wake.cancel();
-    }
-  });
+  // Most waits end within a millisecond; the upkeep round starts watching the clients of the
+  // ones that last (watch_waiting_clients), so a short wait costs no system call.
+  w->client = &client;
+  w->queued_at = now;
   while (!w->granted && !w->failure && !w->client_gone) co_await w->wake.async_wait(use_nothrow);
   error_code ignored;
-  client.cancel(ignored);
+  if (w->watching_client) client.cancel(ignored);
+  w->client = nullptr;
   if (w->granted) {
-    w->granted->conn->socket.cancel(ignored);
+    stop_watching(*w->granted->conn);
     co_return std::move(*w->granted);
   }
   if (w->failure) {
@@ -119,10 +118,7 @@ awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::
   co_return make_error_code(asio::error::operation_aborted);
 }
 
-void backend_pool::release(lease l) {
-  watch_idle(*l.conn);
-  core_.release(std::move(l), clock::now());
-}
+void backend_pool::release(lease l) { core_.release(std::move(l), clock::now()); }
 
 void backend_pool::discard(lease l) {
   core_.discard(std::move(l), clock::now());
@@ -158,7 +154,6 @@ void backend_pool::open_connection(int variant) {
         if (server_version_.empty()) server_version_ = opened->server_version;
         auto& c = *opened->connection;
         log(log_level::debug, c.subject(), "connected server_thread_id=", c.server_thread_id);
-        watch_idle(c);
         core_.on_opened({std::move(opened->connection), variant, now}, now);
       },
       asio::detached);
@@ -171,13 +166,42 @@ void backend_pool::close_connection(lease c, pool::close_reason why) {
   close_backend(*c.conn);
 }
 
-void backend_pool::watch_idle(backend_connection& c) {
-  // An idle connection that becomes readable was closed or killed by the server: drop it now
-  // rather than hand it to the next statement.
-  c.socket.async_wait(tcp::socket::wait_read, [this, alive = alive_, conn = &c](error_code ec) {
-    if (ec || !*alive) return;
-    core_.discard_idle_if([conn](const backend_ptr& p) { return p.get() == conn; }, clock::now());
+void backend_pool::watch_waiting_clients() {
+  // A client that disconnects while it waits must leave the queue. A peek on its socket ends
+  // with end-of-stream then; pipelined input is left in place (a peek, unlike async_wait, also
+  // costs no epoll re-arm).
+  const auto now = clock::now();
+  core_.for_each_waiter([now](pool::waiter<backend_ptr>& base) {
+    auto& w = static_cast<lease_waiter&>(base);
+    if (w.watching_client || w.client == nullptr || now - w.queued_at < upkeep_interval) return;
+    w.watching_client = true;
+    w.client->async_receive(asio::buffer(w.peek_byte), tcp::socket::message_peek,
+                            [self = w.shared_from_this()](error_code ec, std::size_t) {
+                              if (ec == asio::error::operation_aborted || !ec) return;
+                              self->client_gone = true;  // end of stream or reset
+                              self->wake.cancel();
+                            });
   });
+}
+
+void backend_pool::stop_watching(backend_connection& c) {
+  if (!c.idle_watched) return;
+  c.idle_watched = false;
+  error_code ignored;
+  c.socket.cancel(ignored);
+}
+
+void backend_pool::watch_idle(backend_connection& c) {
+  c.idle_watched = true;
+  // An idle connection that becomes readable was closed or killed by the server: drop it now
+  // rather than hand it to the next statement. A peek costs no epoll re-arm, unlike async_wait.
+  c.socket.async_receive(
+      asio::buffer(c.buffer.data(), 1), tcp::socket::message_peek,
+      [this, alive = alive_, conn = &c](error_code ec, std::size_t) {
+        if (ec == asio::error::operation_aborted || !*alive) return;
+        core_.discard_idle_if([conn](const backend_ptr& p) { return p.get() == conn; },
+                              clock::now());
+      });
 }
 
 void backend_pool::arm_deadline_timer() {

@@ -56,6 +56,8 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   void open_connection(int variant) override;
   void close_connection(lease c, pool::close_reason why) override;
   void watch_idle(backend_connection& c);
+  void stop_watching(backend_connection& c);
+  void watch_waiting_clients();
   void arm_deadline_timer();
   void schedule_upkeep();
 

@@ -13,6 +13,7 @@
 #include "protocol/handshake.h"
 #include "proxy/backend_commands.h"
 #include "proxy/log.h"
+#include "proxy/socket_io.h"
 #include "proxy/sql_lexer.h"
 
 namespace sluice::proxy {
@@ -77,7 +78,7 @@ client_session::client_session(tcp::socket socket, server_context& context)
   error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
-  socket_.set_option(tcp::no_delay(true), ec);
+  prepare_socket(socket_);
   registration_ = context_.sessions.insert(context_.sessions.end(), this);
 }
 
@@ -323,8 +324,7 @@ awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
             : outcome::close;
       }
       if (!has_reply) {
-        auto [ec, n] = co_await asio::async_write(
-            backend_->conn->socket, asio::buffer(f.wire.data(), f.wire.size()), use_nothrow);
+        auto ec = co_await write_all(backend_->conn->socket, f.wire);
         if (ec) {
           context_.pool->discard(std::move(*backend_));
           backend_.reset();
@@ -367,8 +367,7 @@ awaitable<client_session::outcome> client_session::forward(const frame& f, shape
     log(log_level::debug, subject(), "pin reason=", to_string(pin_));
   }
   backend_connection& b = *backend_->conn;
-  auto [ec, n] =
-      co_await asio::async_write(b.socket, asio::buffer(f.wire.data(), f.wire.size()), use_nothrow);
+  auto ec = co_await write_all(b.socket, f.wire);
   if (!ec && f.payload.size() == protocol::max_packet_payload) {
     // A command of 16 MiB or more continues in further frames.
     if (!co_await relay_client_frames_until_short(b)) ec = asio::error::broken_pipe;
@@ -512,8 +511,7 @@ awaitable<bool> client_session::relay_client_frames_until_short(backend_connecti
   for (;;) {
     frame f;
     if (co_await reader_.next(socket_, f, protocol::max_packet_payload)) co_return false;
-    auto [ec, n] = co_await asio::async_write(b.socket, asio::buffer(f.wire.data(), f.wire.size()),
-                                              use_nothrow);
+    auto ec = co_await write_all(b.socket, f.wire);
     if (ec) co_return false;
     if (f.payload.size() < protocol::max_packet_payload) co_return true;
   }
@@ -524,8 +522,7 @@ awaitable<bool> client_session::relay_local_infile(backend_connection& b) {
   for (;;) {
     frame f;
     if (co_await reader_.next(socket_, f, protocol::max_packet_payload)) co_return false;
-    auto [ec, n] = co_await asio::async_write(b.socket, asio::buffer(f.wire.data(), f.wire.size()),
-                                              use_nothrow);
+    auto ec = co_await write_all(b.socket, f.wire);
     if (ec) co_return false;
     if (f.payload.empty()) co_return true;
   }
@@ -536,7 +533,7 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
   backend_connection& b = *backend_->conn;
   bool forwarded_any = false;
   for (;;) {
-    auto [read_ec, n] = co_await b.socket.async_read_some(asio::buffer(b.buffer), use_nothrow);
+    auto [read_ec, n] = co_await read_some(b.socket, b.buffer);
     if (read_ec) {
       log(log_level::warn, b.subject(), "close reason=backend_lost ", read_ec.message());
       context_.pool->discard(std::move(*backend_));
@@ -550,8 +547,8 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
           : outcome::close;
     }
     const std::size_t used = b.scanner.feed(std::span<const std::uint8_t>(b.buffer.data(), n));
-    auto [write_ec, written] =
-        co_await asio::async_write(socket_, asio::buffer(b.buffer.data(), used), use_nothrow);
+    auto write_ec =
+        co_await write_all(socket_, std::span<const std::uint8_t>(b.buffer.data(), used));
     forwarded_any = true;
     const state st = b.scanner.current();
     if (write_ec) {
@@ -675,8 +672,7 @@ std::uint16_t client_session::status_flags() const noexcept {
 awaitable<bool> client_session::send_payload(std::uint8_t sequence_id) {
   std::vector<std::uint8_t> framed;
   protocol::append_packets(framed, out_, sequence_id);
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(framed), use_nothrow);
-  co_return !ec;
+  co_return !co_await write_all(socket_, framed);
 }
 
 awaitable<bool> client_session::send_ok(std::uint8_t sequence_id) {

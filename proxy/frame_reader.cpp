@@ -5,6 +5,7 @@
 
 #include "protocol/constants.h"
 #include "protocol/frame.h"
+#include "proxy/socket_io.h"
 
 namespace sluice::proxy {
 
@@ -23,8 +24,8 @@ awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want) 
     if (want > buffer_.size()) buffer_.resize(want);
   }
   while (end_ - next_ < want) {
-    auto [ec, n] = co_await socket.async_read_some(
-        asio::buffer(buffer_.data() + end_, buffer_.size() - end_), use_nothrow);
+    auto [ec, n] = co_await read_some(
+        socket, std::span<std::uint8_t>(buffer_.data() + end_, buffer_.size() - end_));
     if (ec) co_return ec;
     end_ += n;
   }

@@ -1,0 +1,43 @@
+// Direct non-blocking socket I/O with reactor waits as the fallback.
+#include "proxy/socket_io.h"
+
+namespace sluice::proxy {
+namespace {
+
+bool would_block(const error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+}  // namespace
+
+void prepare_socket(tcp::socket& socket) {
+  error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.set_option(tcp::no_delay(true), ignored);
+}
+
+awaitable<error_code> write_all(tcp::socket& socket, std::span<const std::uint8_t> bytes) {
+  while (!bytes.empty()) {
+    error_code ec;
+    const std::size_t n = socket.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+    if (would_block(ec)) {
+      auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, use_nothrow);
+      if (wait_ec) co_return wait_ec;
+      continue;
+    }
+    if (ec) co_return ec;
+    bytes = bytes.subspan(n);
+  }
+  co_return error_code{};
+}
+
+awaitable<std::pair<error_code, std::size_t>> read_some(tcp::socket& socket,
+                                                        std::span<std::uint8_t> buffer) {
+  // async_read_some may read at once when the reactor saw the socket become readable, and
+  // otherwise queues without re-arming epoll (unlike async_wait, which always does).
+  auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()),
+                                                 use_nothrow);
+  co_return std::pair{ec, n};
+}
+
+}  // namespace sluice::proxy
