@@ -119,7 +119,7 @@ class pool_core {
   acquire_result acquire(waiter<Conn>& w, time_point now) {
     assert(w.variant >= 0 && w.variant < max_variants && !w.queued_);
     if (shutting_down_) return {acquire_status::rejected, std::nullopt, pool_errc::shutting_down};
-    if (auto c = take_idle(w.variant)) {
+    if (auto c = paused_ ? std::nullopt : take_idle(w.variant)) {
       ++leased_;
       return {acquire_status::granted, std::move(c), {}};
     }
@@ -136,7 +136,7 @@ class pool_core {
 
   // The fast path: an idle connection of the variant, without queueing.
   std::optional<pooled<Conn>> try_acquire_idle(int variant) {
-    if (shutting_down_) return std::nullopt;
+    if (shutting_down_ || paused_) return std::nullopt;
     auto c = take_idle(variant);
     if (c) ++leased_;
     return c;
@@ -275,6 +275,14 @@ class pool_core {
     pump(now);
   }
 
+  // Paused: no connection is handed out (statements queue, and time out as usual) and none is
+  // opened for waiters; leases in progress finish normally.
+  void set_paused(bool paused, time_point now) {
+    paused_ = paused;
+    pump(now);
+  }
+  bool paused() const noexcept { return paused_; }
+
   void shutdown() {
     shutting_down_ = true;
     fail_all_waiters(pool_errc::shutting_down);
@@ -333,6 +341,7 @@ class pool_core {
   // Hands idle connections to waiters of their variant, then opens connections for waiters
   // that no opening in flight will serve, within the cap.
   void pump(time_point now) {
+    if (paused_) return;
     for (auto it = waiters_.begin(); it != waiters_.end() && !idle_.empty();) {
       auto next = std::next(it);
       if (auto c = take_idle((*it)->variant)) grant(it, std::move(*c));
@@ -389,6 +398,7 @@ class pool_core {
   time_point down_until_{};
   std::string last_error_;
   bool shutting_down_ = false;
+  bool paused_ = false;
 };
 
 }  // namespace sluice::pool

@@ -39,13 +39,14 @@ constexpr auto upkeep_interval = std::chrono::milliseconds(250);
 }  // namespace
 
 backend_pool::backend_pool(asio::any_io_executor executor, std::string name, backend_login login,
-                           pool::pool_limits limits)
+                           pool::pool_limits limits, metrics::sluice_metrics& metrics)
     : executor_(executor),
       name_(std::move(name)),
       login_(std::move(login)),
       core_(limits, *this),
       deadline_timer_(executor),
-      upkeep_timer_(executor) {}
+      upkeep_timer_(executor),
+      metrics_(metrics) {}
 
 backend_pool::~backend_pool() {
   *alive_ = false;
@@ -75,9 +76,9 @@ void backend_pool::schedule_upkeep() {
 }
 
 awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::socket& client) {
-  ++counters_.acquires;
   if (auto idle = core_.try_acquire_idle(variant)) {
     stop_watching(*idle->conn);
+    metrics_.queue_wait_seconds.Observe(0);
     co_return std::move(*idle);
   }
   auto w = std::make_shared<lease_waiter>(executor_);
@@ -88,14 +89,13 @@ awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::
   using status = pool::pool_core<backend_ptr>::acquire_status;
   if (first.status == status::granted) {
     stop_watching(*first.connection->conn);
+    metrics_.queue_wait_seconds.Observe(0);
     co_return std::move(*first.connection);
   }
   if (first.status == status::rejected) {
-    if (first.error == pool::pool_errc::queue_full) ++counters_.queue_full;
-    if (first.error == pool::pool_errc::backend_unavailable) ++counters_.backend_unavailable;
+    count_failure(first.error);
     co_return make_error_code(first.error);
   }
-  ++counters_.waits;
   arm_deadline_timer();
   // Most waits end within a millisecond; the upkeep round starts watching the clients of the
   // ones that last (watch_waiting_clients), so a short wait costs no system call.
@@ -105,13 +105,14 @@ awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::
   error_code ignored;
   if (w->watching_client) client.cancel(ignored);
   w->client = nullptr;
+  metrics_.queue_wait_seconds.Observe(
+      std::chrono::duration<double>(clock::now() - w->queued_at).count());
   if (w->granted) {
     stop_watching(*w->granted->conn);
     co_return std::move(*w->granted);
   }
   if (w->failure) {
-    if (*w->failure == pool::pool_errc::queue_timeout) ++counters_.queue_timeouts;
-    if (*w->failure == pool::pool_errc::backend_unavailable) ++counters_.backend_unavailable;
+    count_failure(*w->failure);
     co_return make_error_code(*w->failure);
   }
   core_.cancel(*w);
@@ -138,19 +139,22 @@ void backend_pool::open_connection(int variant) {
         // The pool must not be answered from inside open_connection: start on a later turn.
         co_await asio::post(executor_, asio::use_awaitable);
         const std::uint64_t id = next_backend_id_++;
+        const auto started = clock::now();
         auto opened = co_await open_backend(login_, variant, id);
         if (!*alive) {
           if (opened) close_backend(*opened->connection);
           co_return;
         }
         const auto now = clock::now();
+        metrics_.backend_connect_seconds.Observe(
+            std::chrono::duration<double>(now - started).count());
         if (!opened) {
-          ++counters_.connect_failures;
+          metrics_.backend_connect_failures.Increment();
           log(log_level::warn, "S-" + std::to_string(id), "connect failed reason=", opened.error());
           core_.on_open_failed(variant, opened.error(), now);
           co_return;
         }
-        ++counters_.connects;
+        metrics_.backend_connects.Increment();
         if (server_version_.empty()) server_version_ = opened->server_version;
         auto& c = *opened->connection;
         log(log_level::debug, c.subject(), "connected server_thread_id=", c.server_thread_id);
@@ -160,10 +164,51 @@ void backend_pool::open_connection(int variant) {
 }
 
 void backend_pool::close_connection(lease c, pool::close_reason why) {
-  ++counters_.closes;
+  metrics_.backend_closed(pool::to_string(why)).Increment();
   log(why == pool::close_reason::broken ? log_level::info : log_level::debug, c.conn->subject(),
       "close reason=", pool::to_string(why));
   close_backend(*c.conn);
+}
+
+void backend_pool::count_failure(pool::pool_errc why) {
+  switch (why) {
+    case pool::pool_errc::queue_full:
+      metrics_.queue_overflows.Increment();
+      metrics_.rejected(metrics::rejection::queue_full).Increment();
+      break;
+    case pool::pool_errc::queue_timeout:
+      metrics_.queue_timeouts.Increment();
+      metrics_.rejected(metrics::rejection::queue_timeout).Increment();
+      break;
+    case pool::pool_errc::backend_unavailable:
+      metrics_.rejected(metrics::rejection::backend_unavailable).Increment();
+      break;
+    case pool::pool_errc::shutting_down:
+      break;
+  }
+}
+
+void backend_pool::pause() {
+  core_.set_paused(true, clock::now());
+  log(log_level::info, "", "pool ", name_, " paused");
+}
+
+void backend_pool::resume() {
+  core_.set_paused(false, clock::now());
+  log(log_level::info, "", "pool ", name_, " resumed");
+}
+
+void backend_pool::set_limits(const pool::pool_limits& limits) {
+  core_.set_limits(limits, clock::now());
+  arm_deadline_timer();
+}
+
+std::chrono::milliseconds backend_pool::oldest_wait() const {
+  const auto deadline = core_.next_deadline();
+  if (!deadline) return std::chrono::milliseconds(0);
+  // Deadlines are queue time + timeout; the front waiter is the oldest.
+  const auto queued = *deadline - core_.limits().queue_timeout;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - queued);
 }
 
 void backend_pool::watch_waiting_clients() {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "metrics/sluice_metrics.h"
 #include "pool/pool_core.h"
 #include "proxy/asio_types.h"
 #include "proxy/backend_connection.h"
@@ -15,21 +16,10 @@ namespace sluice::proxy {
 
 using lease = pool::pooled<backend_ptr>;
 
-struct pool_counters {
-  std::uint64_t connects = 0;
-  std::uint64_t connect_failures = 0;
-  std::uint64_t closes = 0;
-  std::uint64_t acquires = 0;
-  std::uint64_t waits = 0;  // acquires that had to queue
-  std::uint64_t queue_timeouts = 0;
-  std::uint64_t queue_full = 0;
-  std::uint64_t backend_unavailable = 0;
-};
-
 class backend_pool final : private pool::pool_hooks<backend_ptr> {
  public:
   backend_pool(asio::any_io_executor executor, std::string name, backend_login login,
-               pool::pool_limits limits);
+               pool::pool_limits limits, metrics::sluice_metrics& metrics);
   ~backend_pool();
 
   // Starts periodic upkeep (idle and lifetime limits, min_idle, connect retries).
@@ -47,7 +37,14 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   const std::string& name() const noexcept { return name_; }
   const backend_login& login() const noexcept { return login_; }
   const pool::pool_core<backend_ptr>& core() const noexcept { return core_; }
-  const pool_counters& counters() const noexcept { return counters_; }
+  metrics::sluice_metrics& metrics() noexcept { return metrics_; }
+  // PAUSE: leases stop (statements queue, subject to the queue timeout); RESUME hands out again.
+  void pause();
+  void resume();
+  bool paused() const noexcept { return core_.paused(); }
+  void set_limits(const pool::pool_limits& limits);
+  // How long the oldest waiting statement has waited.
+  std::chrono::milliseconds oldest_wait() const;
   // The server's version string, as the first backend handshake reported it.
   const std::string& server_version() const noexcept { return server_version_; }
   std::string last_connect_error() const { return core_.last_connect_error(); }
@@ -58,6 +55,7 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   void watch_idle(backend_connection& c);
   void stop_watching(backend_connection& c);
   void watch_waiting_clients();
+  void count_failure(pool::pool_errc why);
   void arm_deadline_timer();
   void schedule_upkeep();
 
@@ -70,7 +68,7 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   asio::steady_timer upkeep_timer_;
   std::uint64_t next_backend_id_ = 1;
   std::string server_version_;
-  pool_counters counters_;
+  metrics::sluice_metrics& metrics_;
   bool stopped_ = false;
   // Outstanding opens and idle watches check this before touching the pool.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

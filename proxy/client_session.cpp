@@ -80,6 +80,18 @@ client_session::client_session(tcp::socket socket, server_context& context)
   peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
   prepare_socket(socket_);
   registration_ = context_.sessions.insert(context_.sessions.end(), this);
+  context_.pool->metrics().client_connections.Increment();
+}
+
+std::string_view client_session::state() const noexcept {
+  if (waiting_since_) return "waiting";
+  return busy_ ? "active" : "idle";
+}
+
+std::chrono::milliseconds client_session::waited() const {
+  if (!waiting_since_) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(pool::clock::now() -
+                                                               *waiting_since_);
 }
 
 client_session::~client_session() {
@@ -112,6 +124,7 @@ awaitable<void> client_session::run() {
     co_return;
   }
   if (!std::get<0>(login)) co_return;
+  authenticated_ = true;
   log(log_level::info, subject(), "login");
   co_await command_loop();
   if (backend_) co_await end_lease(true);
@@ -200,6 +213,7 @@ awaitable<bool> client_session::authenticate(std::string_view user, std::string_
                                 peer_.substr(0, peer_.rfind(':')) +
                                 "' (using password: " + (token.empty() ? "NO" : "YES") + ")";
     co_await send_error(sequence_id, protocol::server_error::access_denied, "28000", message);
+    context_.pool->metrics().rejected(metrics::rejection::auth_failed).Increment();
     log(log_level::info, subject(), "close reason=auth_failed");
     co_return false;
   }
@@ -383,14 +397,22 @@ awaitable<client_session::outcome> client_session::forward(const frame& f, shape
         : outcome::close;
   }
   b.scanner.start(s);
+  auto& metrics = context_.pool->metrics();
+  metrics.bytes_from_clients.Increment(static_cast<double>(f.wire.size()));
+  const auto sent_at = pool::clock::now();
   const outcome result = co_await relay_response(reply_seq);
+  metrics.statements.Increment();
+  metrics.statement_seconds.Observe(
+      std::chrono::duration<double>(pool::clock::now() - sent_at).count());
   if (result == outcome::keep_going && backend_) after_response(traits);
   co_return result;
 }
 
 awaitable<client_session::outcome> client_session::lease_backend(std::uint8_t sequence_id) {
   const auto started = pool::clock::now();
+  waiting_since_ = started;
   auto leased = co_await context_.pool->acquire(backend_variant(), socket_);
+  waiting_since_.reset();
   if (leased) {
     backend_ = std::move(*leased);
     co_return outcome::keep_going;
@@ -437,6 +459,7 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
   backend_connection& b = *backend_->conn;
   auto plan = plan_restore(vars_, b.vars, needs_last_insert_id, id_);
   if (plan.change_user) {
+    context_.pool->metrics().resets.Increment();
     if (auto failure = co_await change_user_without_schema(b, context_.pool->login())) {
       log(log_level::warn, b.subject(), "close reason=change_user_failed ", *failure);
       context_.pool->discard(std::move(*backend_));
@@ -472,6 +495,7 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
                    "DO (SELECT 1 FROM information_schema.COLLATIONS LIMIT 1)");
     ++replies;
   }
+  context_.pool->metrics().restores.Increment();
   auto result = co_await run_commands(b, framed, replies);
   if (!result) {
     log(log_level::warn, b.subject(), "close reason=restore_failed ", result.error().message());
@@ -547,6 +571,7 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
           : outcome::close;
     }
     const std::size_t used = b.scanner.feed(std::span<const std::uint8_t>(b.buffer.data(), n));
+    context_.pool->metrics().bytes_to_clients.Increment(static_cast<double>(used));
     auto write_ec =
         co_await write_all(socket_, std::span<const std::uint8_t>(b.buffer.data(), used));
     forwarded_any = true;
@@ -587,7 +612,9 @@ void client_session::after_response(const statement_traits& traits) {
   if (scanner.has_status()) {
     const std::uint16_t flags = scanner.status_flags();
     vars_.autocommit = (flags & status::autocommit) != 0;
+    const bool was_in_transaction = in_transaction_;
     in_transaction_ = (flags & status::in_trans) != 0;
+    if (was_in_transaction && !in_transaction_) context_.pool->metrics().transactions.Increment();
   }
   if (scanner.last_insert_id() != 0) vars_.last_insert_id = scanner.last_insert_id();
   const auto tracked = apply_session_state(scanner.session_state_blobs(), vars_, false);
@@ -619,6 +646,7 @@ awaitable<void> client_session::end_lease(bool reset_first) {
   const bool dirty = pin_ != pin_reason::none || in_transaction_ || hold_for_next_ ||
                      context_.settings->pool_mode == pool_mode::session;
   if (reset_first && dirty) {
+    context_.pool->metrics().resets.Increment();
     // Rolls back, and drops what the client left: variables, temporary tables, locks, statements.
     if (!co_await reset_session(*backend_->conn)) {
       context_.pool->discard(std::move(*backend_));

@@ -2,6 +2,7 @@
 // pooled backend (leased per statement or transaction, or pinned) with its response streamed back.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +43,20 @@ class client_session {
   void force_close();
 
   std::uint32_t id() const noexcept { return id_; }
+  const std::string& user() const noexcept { return user_; }
+  const std::string& peer() const noexcept { return peer_; }
+  // "idle" (between commands), "waiting" (for a backend) or "active" (a command is served).
+  std::string_view state() const noexcept;
+  bool waiting() const noexcept { return waiting_since_.has_value(); }
+  std::chrono::milliseconds waited() const;
+  pin_reason pinned() const noexcept { return pin_; }
+  bool holds_backend() const noexcept { return backend_.has_value(); }
+  bool authenticated() const noexcept { return authenticated_; }
+  std::chrono::system_clock::time_point connected_at() const noexcept { return connected_at_; }
+  std::uint64_t backend_id() const noexcept { return backend_ ? backend_->conn->id : 0; }
+  std::uint32_t backend_thread_id() const noexcept {
+    return backend_ ? backend_->conn->server_thread_id : 0;
+  }
 
  private:
   enum class outcome { keep_going, close };
@@ -92,6 +107,9 @@ class client_session {
   bool in_transaction_ = false;
   bool hold_for_next_ = false;  // the last statement left warnings a SHOW WARNINGS may read
   bool busy_ = false;           // a command is being served
+  bool authenticated_ = false;
+  std::optional<pool::time_point> waiting_since_;  // set while the statement waits for a backend
+  std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   std::list<client_session*>::iterator registration_;
 };
 

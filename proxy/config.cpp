@@ -189,6 +189,22 @@ const std::map<std::string, setter>& known_keys() {
        [](config& c, const std::string& v, const std::string& k) {
          c.pool.max_waiting = parse_unsigned(v, k);
        }},
+      {"metrics.listen",
+       [](config& c, const std::string& v, const std::string& k) {
+         if (v.empty() || lower(v) == "off")
+           c.metrics_listen.reset();
+         else
+           c.metrics_listen = parse_endpoint(v, k);
+       }},
+      {"admin.listen",
+       [](config& c, const std::string& v, const std::string& k) {
+         if (v.empty() || lower(v) == "off")
+           c.admin_listen.reset();
+         else
+           c.admin_listen = parse_endpoint(v, k);
+       }},
+      {"admin.password",
+       [](config& c, const std::string& v, const std::string&) { c.admin_password = v; }},
       {"log.level",
        [](config& c, const std::string& v, const std::string& k) {
          const auto l = lower(v);
@@ -205,6 +221,44 @@ const std::map<std::string, setter>& known_keys() {
        }},
   };
   return keys;
+}
+
+void validate(const config& c, const std::string& origin) {
+  if (c.min_idle_exceeds_cap())
+    throw config_error(origin + ": backend.min_idle (" + std::to_string(c.pool.min_idle) +
+                       ") exceeds backend.max_connections (" +
+                       std::to_string(c.pool.max_connections) + ")");
+}
+
+std::string duration_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
+
+std::string endpoint_text(const std::optional<endpoint>& e) {
+  if (!e) return "off";
+  return (e->host.find(':') != std::string::npos ? "[" + e->host + "]" : e->host) + ":" +
+         std::to_string(e->port);
+}
+
+std::string size_text(std::size_t n) {
+  if (n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + "M";
+  if (n % 1024 == 0) return std::to_string(n / 1024) + "K";
+  return std::to_string(n);
+}
+
+const char* level_text(log_level l) {
+  switch (l) {
+    case log_level::error:
+      return "error";
+    case log_level::warn:
+      return "warn";
+    case log_level::info:
+      return "info";
+    case log_level::debug:
+      return "debug";
+  }
+  return "info";
 }
 
 }  // namespace
@@ -226,7 +280,8 @@ config parse_config(const std::string& text, const std::string& origin) {
     if (stripped.front() == '[') {
       if (stripped.back() != ']') fail("section header '" + stripped + "' lacks a closing ]");
       section = lower(trim(std::string_view(stripped).substr(1, stripped.size() - 2)));
-      static const std::set<std::string> sections = {"sluice", "backend", "queue", "users", "log"};
+      static const std::set<std::string> sections = {"sluice", "backend", "queue", "users",
+                                                     "log",    "metrics", "admin"};
       if (!sections.contains(section)) fail("unknown section [" + section + "]");
       continue;
     }
@@ -256,10 +311,7 @@ config parse_config(const std::string& text, const std::string& origin) {
     throw config_error(origin + ": backend.address is required");
   if (c.users.empty())
     throw config_error(origin + ": [users] must list at least one 'name = password' account");
-  if (c.pool.min_idle > c.pool.max_connections)
-    throw config_error(origin + ": backend.min_idle (" + std::to_string(c.pool.min_idle) +
-                       ") exceeds backend.max_connections (" +
-                       std::to_string(c.pool.max_connections) + ")");
+  validate(c, origin);
   return c;
 }
 
@@ -269,6 +321,51 @@ config load_config_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path);
+}
+
+}  // namespace sluice::proxy
+
+namespace sluice::proxy {
+
+config with_setting(const config& base, const std::string& key, const std::string& value) {
+  const auto& keys = known_keys();
+  const auto it = keys.find(key);
+  if (it == keys.end()) throw config_error("unknown key '" + key + "'");
+  config next = base;
+  it->second(next, value, key);
+  validate(next, key);
+  return next;
+}
+
+bool runtime_changeable(const std::string& key) {
+  static const std::set<std::string> keys = {
+      "backend.max_connections", "backend.min_idle", "backend.idle_timeout",
+      "backend.max_lifetime",    "queue.timeout",    "queue.max_waiting",
+      "log.level",               "sluice.shutdown_timeout", "sluice.max_allowed_packet"};
+  return keys.contains(key);
+}
+
+std::vector<std::pair<std::string, std::string>> describe_config(const config& c) {
+  return {
+      {"sluice.listen", endpoint_text(c.listen)},
+      {"sluice.pool_mode", c.pool_mode == pool_mode::transaction ? "transaction" : "session"},
+      {"sluice.shutdown_timeout", duration_text(c.shutdown_timeout)},
+      {"sluice.max_allowed_packet", size_text(c.max_allowed_packet)},
+      {"backend.address", endpoint_text(c.backend)},
+      {"backend.user", c.backend_user},
+      {"backend.password", c.backend_password.empty() ? "" : "***"},
+      {"backend.max_connections", std::to_string(c.pool.max_connections)},
+      {"backend.min_idle", std::to_string(c.pool.min_idle)},
+      {"backend.connect_timeout", duration_text(c.connect_timeout)},
+      {"backend.idle_timeout", duration_text(c.pool.idle_timeout)},
+      {"backend.max_lifetime", duration_text(c.pool.max_lifetime)},
+      {"queue.timeout", duration_text(c.pool.queue_timeout)},
+      {"queue.max_waiting", std::to_string(c.pool.max_waiting)},
+      {"log.level", level_text(c.log)},
+      {"metrics.listen", endpoint_text(c.metrics_listen)},
+      {"admin.listen", endpoint_text(c.admin_listen)},
+      {"admin.password", c.admin_password.empty() ? "" : "***"},
+  };
 }
 
 }  // namespace sluice::proxy

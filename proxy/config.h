@@ -5,7 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include "pool/pool_core.h"
@@ -38,6 +41,13 @@ struct config {
   std::map<std::string, std::string> users;
   // [log]
   log_level log = log_level::info;
+  // [metrics] Prometheus scrape target (/metrics); an empty listen turns it off.
+  std::optional<endpoint> metrics_listen = endpoint{"127.0.0.1", 9033};
+  // [admin] plain-text stats and control port; an empty listen turns it off.
+  std::optional<endpoint> admin_listen = endpoint{"127.0.0.1", 6034};
+  std::string admin_password;  // empty: no password asked
+
+  bool min_idle_exceeds_cap() const noexcept { return pool.min_idle > pool.max_connections; }
 };
 
 // A configuration error that names the key and the problem.
@@ -49,5 +59,13 @@ class config_error : public std::runtime_error {
 // Parses INI text; `origin` (a file name) prefixes error messages.
 config parse_config(const std::string& text, const std::string& origin);
 config load_config_file(const std::string& path);
+
+// `base` with one key ("section.key") set, validated as a whole; throws config_error.
+config with_setting(const config& base, const std::string& key, const std::string& value);
+// Keys the admin SET command may change while sluice runs.
+bool runtime_changeable(const std::string& key);
+// Every key and its current value, in file order, as the config file would spell it (passwords
+// shown as "***" when set).
+std::vector<std::pair<std::string, std::string>> describe_config(const config& c);
 
 }  // namespace sluice::proxy

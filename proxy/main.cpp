@@ -28,7 +28,9 @@ constexpr const char* usage =
     "  --version            show the version\n"
     "\n"
     "Signals: SIGTERM/SIGINT drain (stop accepting, finish running statements and transactions\n"
-    "within [sluice] shutdown_timeout, then exit 0); a second one exits at once.\n";
+    "within [sluice] shutdown_timeout, then exit 0); a second one exits at once.\n"
+    "SIGHUP re-reads the configuration file (users, limits, timeouts, log level); a bad file is\n"
+    "refused with a log line and the running configuration stays.\n";
 
 }  // namespace
 
@@ -73,15 +75,22 @@ int main(int argc, char** argv) {
   set_log_level(settings.log);
 
   boost::asio::io_context io(1);
-  server proxy(io, settings);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // Once drained, nothing but the signal waits is left: cancel them so run() returns.
+  boost::asio::signal_set reload_signal(io, SIGHUP);
+  server proxy(io, settings, config_path, [&] {
+    signals.cancel();
+    reload_signal.cancel();
+  });
   try {
     proxy.start();
   } catch (const boost::system::system_error& e) {
-    std::cerr << "sluice: cannot listen on " << settings.listen.host << ":" << settings.listen.port
-              << ": " << e.code().message() << "\n";
+    std::cerr << "sluice: cannot start: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "sluice: cannot start: " << e.what() << "\n";
     return 1;
   }
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   int received = 0;
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal_number) {
@@ -89,15 +98,21 @@ int main(int argc, char** argv) {
         if (++received == 1) {
           log(log_level::info, "", "signal ", strsignal(signal_number), ": draining");
           signals.async_wait(on_signal);  // a second signal exits at once
-          // Once drained, nothing but that signal wait is left: cancel it so run() returns.
-          proxy.drain([&signals] { signals.cancel(); });
+          proxy.drain();
         } else {
           log(log_level::warn, "", "second signal: exiting now");
           io.stop();
         }
       };
   signals.async_wait(on_signal);
-  // The drain ends by closing everything; the signal wait is the only work left then.
+  std::function<void(const boost::system::error_code&, int)> on_reload =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        log(log_level::info, "", "signal SIGHUP: reloading ", config_path);
+        proxy.reload();
+        reload_signal.async_wait(on_reload);
+      };
+  reload_signal.async_wait(on_reload);
   io.run();
   return received > 1 ? 1 : 0;
 }

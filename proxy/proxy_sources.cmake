@@ -8,6 +8,9 @@ add_library(sluice_proxy STATIC
   frame_reader.cpp
   log.cpp
   server.cpp
+  admin_commands.cpp
+  admin_format.cpp
+  admin_server.cpp
   socket_io.cpp
   session_state.cpp)
 target_include_directories(sluice_proxy PUBLIC ${PROJECT_SOURCE_DIR})

@@ -1,5 +1,7 @@
-// Accept loop and graceful drain.
+// Listener, periodic gauge refresh, reload and graceful drain.
 #include "proxy/server.h"
+
+#include <prometheus/exposer.h>
 
 #include "proxy/client_session.h"
 #include "proxy/log.h"
@@ -11,16 +13,31 @@ backend_login login_of(const config& c) {
   return {c.backend, c.backend_user, c.backend_password, c.connect_timeout};
 }
 
+constexpr auto refresh_interval = std::chrono::milliseconds(250);
+
+std::string address_of(const endpoint& e) {
+  return e.host.find(':') != std::string::npos ? "[" + e.host + "]:" + std::to_string(e.port)
+                                               : e.host + ":" + std::to_string(e.port);
+}
+
 }  // namespace
 
-server::server(asio::io_context& io, config settings)
+server::server(asio::io_context& io, config settings, std::string config_path,
+               std::function<void()> on_stopped)
     : io_(io),
       settings_(std::move(settings)),
-      pool_(io.get_executor(), "default", login_of(settings_), settings_.pool),
-      acceptor_(io) {
+      config_path_(std::move(config_path)),
+      on_stopped_(std::move(on_stopped)),
+      metrics_("default", SLUICE_VERSION),
+      pool_(io.get_executor(), "default", login_of(settings_), settings_.pool, metrics_),
+      acceptor_(io),
+      commands_(*this),
+      refresh_timer_(io) {
   context_.settings = &settings_;
   context_.pool = &pool_;
 }
+
+server::~server() = default;
 
 void server::start() {
   const tcp::endpoint endpoint(asio::ip::make_address(settings_.listen.host),
@@ -29,10 +46,25 @@ void server::start() {
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  if (settings_.metrics_listen) {
+    // The exposer answers scrapes from its own threads; the metrics it reads are thread-safe.
+    exposer_ = std::make_unique<prometheus::Exposer>(address_of(*settings_.metrics_listen));
+    exposer_->RegisterCollectable(metrics_.registry(), "/metrics");
+    log(log_level::info, "", "metrics on http://", address_of(*settings_.metrics_listen),
+        "/metrics");
+  }
+  if (settings_.admin_listen) {
+    admin_ = std::make_unique<admin_server>(
+        io_, *settings_.admin_listen, settings_.admin_password,
+        [this](const admin_command& cmd) { return commands_.run(cmd); });
+    admin_->start();
+  }
   pool_.start();
+  refresh_gauges();
+  schedule_refresh();
   asio::co_spawn(io_, accept_loop(), asio::detached);
-  log(log_level::info, "", "listening on ", settings_.listen.host, ":", settings_.listen.port,
-      " backend=", settings_.backend.host, ":", settings_.backend.port,
+  log(log_level::info, "", "listening on ", address_of(settings_.listen),
+      " backend=", address_of(settings_.backend),
       " max_connections=", settings_.pool.max_connections,
       " pool_mode=", settings_.pool_mode == pool_mode::transaction ? "transaction" : "session");
 }
@@ -52,19 +84,120 @@ awaitable<void> server::accept_loop() {
   }
 }
 
-void server::drain(std::function<void()> on_drained) {
+void server::schedule_refresh() {
+  refresh_timer_.expires_after(refresh_interval);
+  refresh_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    refresh_gauges();
+    schedule_refresh();
+  });
+}
+
+void server::refresh_gauges() {
+  const auto& core = pool_.core();
+  std::size_t active = 0, waiting = 0, pinned_backends = 0;
+  std::map<std::string, std::size_t> waiting_by_user;
+  std::map<std::string_view, std::size_t> pinned;
+  for (const client_session* s : context_.sessions) {
+    if (s->waiting()) {
+      ++waiting;
+      ++waiting_by_user[s->user()];
+    } else if (s->state() == "active" || s->holds_backend()) {
+      ++active;
+    }
+    if (s->pinned() != pin_reason::none) {
+      ++pinned[to_string(s->pinned())];
+      if (s->holds_backend()) ++pinned_backends;
+    }
+  }
+  using metrics::backend_state;
+  metrics_.backends(backend_state::idle).Set(static_cast<double>(core.idle_count()));
+  metrics_.backends(backend_state::active).Set(static_cast<double>(core.leased_count()));
+  metrics_.backends(backend_state::opening).Set(static_cast<double>(core.opening_count()));
+  metrics_.backends(backend_state::pinned).Set(static_cast<double>(pinned_backends));
+  metrics_.backend_max_connections.Set(static_cast<double>(core.limits().max_connections));
+  metrics_.clients_connected.Set(static_cast<double>(context_.sessions.size()));
+  metrics_.clients_active.Set(static_cast<double>(active));
+  metrics_.clients_waiting.Set(static_cast<double>(waiting));
+  for (auto reason : metrics::pin_reasons) {
+    auto it = pinned.find(reason);
+    metrics_.clients_pinned(reason).Set(it == pinned.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  for (const auto& [user, password] : settings_.users) {
+    (void)password;
+    auto it = waiting_by_user.find(user);
+    metrics_.waiting_by_user(user).Set(it == waiting_by_user.end() ? 0.0
+                                                                   : static_cast<double>(it->second));
+  }
+  metrics_.queue_max_waiting.Set(static_cast<double>(core.limits().max_waiting));
+  metrics_.queue_timeout_seconds.Set(
+      std::chrono::duration<double>(core.limits().queue_timeout).count());
+  metrics_.max_wait_seconds.Set(std::chrono::duration<double>(pool_.oldest_wait()).count());
+  metrics_.paused.Set(pool_.paused() ? 1.0 : 0.0);
+  commands_.sample();
+}
+
+std::string server::reload() {
+  config next;
+  try {
+    next = load_config_file(config_path_);
+  } catch (const config_error& e) {
+    log(log_level::error, "", "reload refused: ", e.what(), " (the running configuration stays)");
+    return e.what();
+  }
+  apply(next);
+  log(log_level::info, "", "reload done from ", config_path_);
+  return {};
+}
+
+void server::apply(const config& next) {
+  // What needs new sockets or a new backend login stays until a restart.
+  const auto restart_only = [&](bool changed, const char* key) {
+    if (changed) log(log_level::warn, "", "reload: ", key, " changes only with a restart");
+  };
+  restart_only(next.listen.host != settings_.listen.host || next.listen.port != settings_.listen.port,
+               "sluice.listen");
+  restart_only(next.backend.host != settings_.backend.host ||
+                   next.backend.port != settings_.backend.port ||
+                   next.backend_user != settings_.backend_user ||
+                   next.backend_password != settings_.backend_password,
+               "backend.address/user/password");
+  restart_only(next.metrics_listen.has_value() != settings_.metrics_listen.has_value() ||
+                   (next.metrics_listen && (next.metrics_listen->host != settings_.metrics_listen->host ||
+                                            next.metrics_listen->port != settings_.metrics_listen->port)),
+               "metrics.listen");
+  restart_only(next.admin_listen.has_value() != settings_.admin_listen.has_value() ||
+                   (next.admin_listen && (next.admin_listen->host != settings_.admin_listen->host ||
+                                          next.admin_listen->port != settings_.admin_listen->port)),
+               "admin.listen");
+  const config kept = settings_;
+  settings_ = next;
+  settings_.listen = kept.listen;
+  settings_.backend = kept.backend;
+  settings_.backend_user = kept.backend_user;
+  settings_.backend_password = kept.backend_password;
+  settings_.connect_timeout = kept.connect_timeout;
+  settings_.metrics_listen = kept.metrics_listen;
+  settings_.admin_listen = kept.admin_listen;
+  if (admin_) admin_->set_password(settings_.admin_password);
+  set_log_level(settings_.log);
+  pool_.set_limits(settings_.pool);
+  refresh_gauges();
+}
+
+void server::drain(std::chrono::milliseconds timeout) {
   if (context_.draining) return;
   context_.draining = true;
   log(log_level::info, "", "drain started clients=", context_.sessions.size(),
-      " timeout_ms=", settings_.shutdown_timeout.count());
+      " timeout_ms=", timeout.count());
   error_code ignored;
   acceptor_.close(ignored);
   for (client_session* s : context_.sessions) s->close_if_idle();
-  asio::co_spawn(io_, wait_for_drain(std::move(on_drained)), asio::detached);
+  asio::co_spawn(io_, wait_for_drain(timeout), asio::detached);
 }
 
-awaitable<void> server::wait_for_drain(std::function<void()> on_drained) {
-  const auto deadline = pool::clock::now() + settings_.shutdown_timeout;
+awaitable<void> server::wait_for_drain(std::chrono::milliseconds timeout) {
+  const auto deadline = pool::clock::now() + timeout;
   asio::steady_timer tick(io_);
   while (!context_.sessions.empty() && pool::clock::now() < deadline) {
     for (client_session* s : context_.sessions) s->close_if_idle();
@@ -80,8 +213,10 @@ awaitable<void> server::wait_for_drain(std::function<void()> on_drained) {
     }
   }
   pool_.shutdown();
+  if (admin_) admin_->stop();
+  refresh_timer_.cancel();
   log(log_level::info, "", "drain finished");
-  on_drained();
+  if (on_stopped_) on_stopped_();
 }
 
 }  // namespace sluice::proxy

@@ -1,0 +1,103 @@
+// Every metric sluice exports, declared once with its type, labels and help text.
+//
+// Counters and histograms are updated where events happen; gauges of current state are set by
+// the event loop's periodic refresh. prometheus-cpp's metrics are thread-safe, and the HTTP
+// exposer serves scrapes from its own threads, so a scrape never waits on the event loop.
+// Labels are bounded: pool, user (configured accounts only), reason, kind, state.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sluice::metrics {
+
+// Why a client or a statement was turned away (the `reason` label of rejections).
+enum class rejection {
+  max_client_connections,
+  per_user,
+  per_address,
+  queue_full,
+  queue_timeout,
+  backend_unavailable,
+  auth_failed,
+};
+inline constexpr std::size_t rejection_count = 7;
+std::string_view to_string(rejection r) noexcept;
+
+// States a backend connection is counted in (`state` label of sluice_backends).
+enum class backend_state { idle, active, opening, resetting, pinned };
+inline constexpr std::size_t backend_state_count = 5;
+
+// Pin reasons, as the statement classifier names them (`reason` label).
+inline constexpr std::array<std::string_view, 12> pin_reasons = {
+    "user_variable", "temporary_table", "table_lock",       "named_lock",
+    "prepared_statement", "binary_prepared_statement", "found_rows", "session_variable",
+    "next_transaction",   "xa_transaction", "handler", "session_state"};
+
+// Backend close reasons (`reason` label of sluice_backend_closed_total).
+inline constexpr std::array<std::string_view, 6> close_reasons = {
+    "idle_timeout", "max_lifetime", "variant_swap", "cap_lowered", "shutdown", "broken"};
+
+class sluice_metrics {
+  // Declared first: the metric references below are built from them.
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::string pool_;
+
+ public:
+  sluice_metrics(const std::string& pool, const std::string& version);
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  // Traffic.
+  prometheus::Counter& statements;    // commands forwarded to a backend
+  prometheus::Counter& transactions;  // transactions that ended (commit or rollback)
+  prometheus::Counter& bytes_from_clients;
+  prometheus::Counter& bytes_to_clients;
+  prometheus::Histogram& statement_seconds;  // from sending to the backend to the last byte
+  // Clients.
+  prometheus::Counter& client_connections;  // accepted connections
+  prometheus::Counter& rejected(rejection r) { return *rejected_[static_cast<std::size_t>(r)]; }
+  // Queue.
+  prometheus::Histogram& queue_wait_seconds;  // every lease, 0 when a backend was idle
+  prometheus::Counter& queue_timeouts;
+  prometheus::Counter& queue_overflows;
+  // Backends.
+  prometheus::Counter& backend_connects;
+  prometheus::Counter& backend_connect_failures;
+  prometheus::Histogram& backend_connect_seconds;
+  prometheus::Counter& backend_closed(std::string_view reason);
+  prometheus::Counter& resets;    // COM_RESET_CONNECTION / COM_CHANGE_USER sluice sent
+  prometheus::Counter& restores;  // state restores (one round trip each)
+
+  // Gauges of current state.
+  prometheus::Gauge& backends(backend_state s) { return *backends_[static_cast<std::size_t>(s)]; }
+  prometheus::Gauge& backend_max_connections;
+  prometheus::Gauge& clients_connected;
+  prometheus::Gauge& clients_active;
+  prometheus::Gauge& clients_waiting;
+  prometheus::Gauge& clients_pinned(std::string_view reason);
+  prometheus::Gauge& waiting_by_user(const std::string& user);
+  prometheus::Gauge& queue_max_waiting;
+  prometheus::Gauge& queue_timeout_seconds;
+  prometheus::Gauge& max_wait_seconds;  // how long the oldest waiting statement has waited
+  prometheus::Gauge& paused;
+
+ private:
+  std::array<prometheus::Counter*, rejection_count> rejected_{};
+  std::array<prometheus::Gauge*, backend_state_count> backends_{};
+  std::map<std::string, prometheus::Counter*, std::less<>> closed_;
+  std::map<std::string, prometheus::Gauge*, std::less<>> pinned_;
+  prometheus::Family<prometheus::Gauge>* waiting_by_user_family_ = nullptr;
+  std::map<std::string, prometheus::Gauge*, std::less<>> waiting_by_user_;
+};
+
+}  // namespace sluice::metrics
