@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sluice needs to build, test and demo. Idempotent and fast when
+# everything is present; never starts or enables the system MariaDB service.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang-format
+  libboost1.81-dev libmariadb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libssl-dev
+  mariadb-server mariadb-client sysbench haproxy netcat-openbsd curl ca-certificates
+  systemd dpkg-dev python3-yaml
+)
+
+installed() {
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == "installed" ]]
+}
+
+missing=()
+for package in "${packages[@]}"; do
+  installed "$package" || missing+=("$package")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+
+as_root=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo" >&2; exit 1; }
+  as_root=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# invoke-rc.d asks policy-rc.d whether a package may start its service; 101 means "no". Put
+# ours in place for the duration of the install and restore whatever was there before.
+policy=/usr/sbin/policy-rc.d
+policy_backup=""
+restore_policy() {
+  if [[ -n "$policy_backup" ]]; then
+    "${as_root[@]}" mv -f "$policy_backup" "$policy"
+  else
+    "${as_root[@]}" rm -f "$policy"
+  fi
+}
+if [[ -e "$policy" ]]; then
+  policy_backup="$("${as_root[@]}" mktemp /usr/sbin/policy-rc.d.sluice-XXXXXX)"
+  "${as_root[@]}" cp -p "$policy" "$policy_backup"
+fi
+trap restore_policy EXIT
+printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+"${as_root[@]}" chmod 755 "$policy"
+
+# Refresh the package lists only when they are empty or do not know a missing package.
+needs_update=0
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+  needs_update=1
+else
+  for package in "${missing[@]}"; do
+    candidate="$(apt-cache policy "$package" 2>/dev/null | awk '/Candidate:/ {print $2}')"
+    if [[ -z "$candidate" || "$candidate" == "(none)" ]]; then
+      needs_update=1
+      break
+    fi
+  done
+fi
+if ((needs_update)); then
+  "${as_root[@]}" apt-get update
+fi
+
+install=("${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}")
+if ! "${install[@]}"; then
+  # Stale lists point at versions the mirror no longer has: refresh once and retry.
+  "${as_root[@]}" apt-get update
+  "${install[@]}"
+fi
+
+# Where systemd runs, keep the packaged MariaDB from starting at boot or running now.
+if [[ " ${missing[*]} " == *" mariadb-server "* ]] && [[ -d /run/systemd/system ]]; then
+  "${as_root[@]}" systemctl disable --now mariadb.service >/dev/null 2>&1 || true
+fi
+echo "install-deps: done"

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The test command: dependencies, formatting, an optimised build with every test, then an
+# AddressSanitizer + UndefinedBehaviorSanitizer build with every test. Exits non-zero if any
+# stage fails; always runs every stage it can and prints a summary.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$(pwd)"
+jobs=2
+logs="$(mktemp -d "${TMPDIR:-/tmp}/sluice-test-logs-XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
+
+summary=()
+failed_stages=0
+tests_passed=0
+tests_failed=0
+
+# stage NAME COMMAND...: runs one stage, records PASS/FAIL and its duration.
+stage() {
+  local name=$1
+  shift
+  local start=$SECONDS
+  echo
+  echo "==> $name"
+  if "$@"; then
+    summary+=("PASS  $name ($((SECONDS - start)) s)")
+    return 0
+  fi
+  summary+=("FAIL  $name ($((SECONDS - start)) s)")
+  failed_stages=$((failed_stages + 1))
+  return 1
+}
+
+check_format() {
+  local dirs=() dir
+  for dir in protocol pool proxy metrics tests bench; do
+    [[ -d "$dir" ]] && dirs+=("$dir")
+  done
+  local files=()
+  if ((${#dirs[@]} > 0)); then
+    mapfile -d '' files < <(find "${dirs[@]}" -type f \( -name '*.h' -o -name '*.cpp' \) -print0 | sort -z)
+  fi
+  if ((${#files[@]} == 0)); then
+    echo "no C++ files to check"
+    return 0
+  fi
+  echo "checking ${#files[@]} files"
+  clang-format --dry-run --Werror "${files[@]}"
+}
+
+build() {
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" "$@" && cmake --build "$dir" -j"$jobs"
+}
+
+# run_ctest DIR: runs every test in DIR and adds its counts to the totals.
+run_ctest() {
+  local dir=$1 log
+  log="$logs/$(basename "$dir").ctest.log"
+  # --timeout only applies to tests that set no TIMEOUT of their own.
+  {
+    local rc=0
+    ctest --test-dir "$dir" --output-on-failure --timeout 600 2>&1 || rc=$?
+    echo "$rc" >"$log.status"
+  } | tee "$log"
+  local status
+  status="$(cat "$log.status")"
+  local line
+  line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)"
+  if [[ -n "$line" ]]; then
+    local failed total
+    failed="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
+    total="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")"
+    tests_failed=$((tests_failed + failed))
+    tests_passed=$((tests_passed + total - failed))
+  elif grep -q 'No tests were found' "$log"; then
+    echo "ctest found no tests in $dir"
+    return 1
+  fi
+  return "$status"
+}
+
+stage "install dependencies" bash scripts/install-deps.sh || true
+stage "clang-format" check_format || true
+
+if stage "build (RelWithDebInfo)" build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+  stage "tests (RelWithDebInfo)" run_ctest "$root/build" || true
+else
+  summary+=("SKIP  tests (RelWithDebInfo): build failed")
+fi
+
+export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1
+if stage "build (ASan+UBSan)" build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON; then
+  stage "tests (ASan+UBSan)" run_ctest "$root/build-asan" || true
+else
+  summary+=("SKIP  tests (ASan+UBSan): build failed")
+fi
+
+echo
+echo "================ sluice test summary ================"
+printf '%s\n' "${summary[@]}"
+echo "total time: $((SECONDS / 60)) min $((SECONDS % 60)) s"
+if ((failed_stages > 0)); then
+  echo "RESULT: FAILED ($failed_stages stage(s) failed)"
+else
+  echo "RESULT: OK"
+fi
+echo "tests: $tests_passed passed, $tests_failed failed"
+((failed_stages == 0))
