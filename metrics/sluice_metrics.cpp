@@ -13,10 +13,10 @@ using prometheus::Registry;
 const prometheus::Histogram::BucketBoundaries wait_buckets = {
     0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 const prometheus::Histogram::BucketBoundaries statement_buckets = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-const prometheus::Histogram::BucketBoundaries connect_buckets = {0.001, 0.0025, 0.005, 0.01,
-                                                                 0.025, 0.05,   0.1,   0.25,
-                                                                 0.5,   1,      2.5,   5};
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+const prometheus::Histogram::BucketBoundaries connect_buckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
 prometheus::Counter& counter(Registry& r, const char* name, const char* help,
                              const prometheus::Labels& labels) {
@@ -59,8 +59,8 @@ std::string_view to_string(rejection r) noexcept {
 sluice_metrics::sluice_metrics(const std::string& pool, const std::string& version)
     : registry_(std::make_shared<Registry>()),
       pool_(pool),
-      statements(counter(*registry_, "sluice_statements_total",
-                         "Commands forwarded to a backend.", {{"pool", pool}})),
+      statements(counter(*registry_, "sluice_statements_total", "Commands forwarded to a backend.",
+                         {{"pool", pool}})),
       transactions(counter(*registry_, "sluice_transactions_total",
                            "Transactions that ended on a backend (commit or rollback).",
                            {{"pool", pool}})),
@@ -104,8 +104,8 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
       backend_max_connections(gauge(*registry_, "sluice_backend_max_connections",
                                     "The configured cap on backend connections.",
                                     {{"pool", pool}})),
-      clients_connected(gauge(*registry_, "sluice_clients",
-                              "Client connections by state.", {{"state", "connected"}})),
+      clients_connected(gauge(*registry_, "sluice_clients", "Client connections by state.",
+                              {{"state", "connected"}})),
       clients_active(BuildGauge()
                          .Name("sluice_clients")
                          .Help("Client connections by state.")
@@ -144,7 +144,8 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
                             .Help("Backend connections closed, by reason.")
                             .Register(*registry_);
   for (auto reason : close_reasons)
-    closed_[std::string(reason)] = &closed_family.Add({{"pool", pool}, {"reason", std::string(reason)}});
+    closed_[std::string(reason)] =
+        &closed_family.Add({{"pool", pool}, {"reason", std::string(reason)}});
   auto& pinned_family = BuildGauge()
                             .Name("sluice_clients_pinned")
                             .Help("Clients pinned to their backend, by reason.")
@@ -179,7 +180,8 @@ prometheus::Gauge& sluice_metrics::clients_pinned(std::string_view reason) {
 prometheus::Gauge& sluice_metrics::waiting_by_user(const std::string& user) {
   auto it = waiting_by_user_.find(user);
   if (it == waiting_by_user_.end())
-    it = waiting_by_user_.emplace(user, &waiting_by_user_family_->Add({{"pool", pool_}, {"user", user}}))
+    it = waiting_by_user_
+             .emplace(user, &waiting_by_user_family_->Add({{"pool", pool_}, {"user", user}}))
              .first;
   return *it->second;
 }

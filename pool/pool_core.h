@@ -3,7 +3,8 @@
 // Pure: no I/O and no clock of its own (every call takes `now`), so tests drive time and a fake
 // connector answers opens. A connection's state is the list it is on: `idle_` (ready, most recently
 // used first), leased (owned by a client session; counted), opening (a connect in flight; counted).
-// The cap `idle + leased + opening <= max_connections` is checked at the single place that grows it.
+// The cap `idle + leased + opening <= max_connections` is checked at the single place that grows
+// it.
 #pragma once
 
 #include <array>
@@ -230,8 +231,9 @@ class pool_core {
       }
     }
     expire(now);
-    while (!shutting_down_ && waiters_.empty() && idle_.size() + opening_total_ < limits_.min_idle &&
-           total() < limits_.max_connections && may_connect(now))
+    while (!shutting_down_ && waiters_.empty() &&
+           idle_.size() + opening_total_ < limits_.min_idle && total() < limits_.max_connections &&
+           may_connect(now))
       start_open(0);
     pump(now);
   }
@@ -350,8 +352,7 @@ class pool_core {
     if (waiters_.empty() || shutting_down_) return;
     std::array<std::size_t, max_variants> uncovered{};
     for (const waiter<Conn>* w : waiters_) ++uncovered[w->variant];
-    for (int v = 0; v < max_variants; ++v)
-      uncovered[v] -= std::min(uncovered[v], opening_[v]);
+    for (int v = 0; v < max_variants; ++v) uncovered[v] -= std::min(uncovered[v], opening_[v]);
     for (const waiter<Conn>* w : waiters_) {
       const int v = w->variant;
       if (uncovered[v] == 0) continue;

@@ -44,7 +44,9 @@ std::string number(double v) {
   return text;
 }
 
-std::string error(const std::string& what) { return "ERROR: " + what; }
+std::string error(const std::string& what) {
+  return "ERROR: " + what;
+}
 
 }  // namespace
 
@@ -110,21 +112,19 @@ admin_table admin_commands::pools() const {
   admin_table t{{"pool", "cl_active", "cl_waiting", "sv_active", "sv_idle", "sv_opening",
                  "sv_pinned", "max_connections", "maxwait_ms", "pool_mode", "paused"},
                 {}};
-  t.rows.push_back({pool.name(), std::to_string(active), std::to_string(waiting),
-                    std::to_string(core.leased_count()), std::to_string(core.idle_count()),
-                    std::to_string(core.opening_count()), std::to_string(pinned),
-                    std::to_string(core.limits().max_connections),
-                    std::to_string(pool.oldest_wait().count()),
-                    server_.settings().pool_mode == pool_mode::transaction ? "transaction"
-                                                                           : "session",
-                    pool.paused() ? "yes" : "no"});
+  t.rows.push_back(
+      {pool.name(), std::to_string(active), std::to_string(waiting),
+       std::to_string(core.leased_count()), std::to_string(core.idle_count()),
+       std::to_string(core.opening_count()), std::to_string(pinned),
+       std::to_string(core.limits().max_connections), std::to_string(pool.oldest_wait().count()),
+       server_.settings().pool_mode == pool_mode::transaction ? "transaction" : "session",
+       pool.paused() ? "yes" : "no"});
   return t;
 }
 
 admin_table admin_commands::clients() const {
-  admin_table t{{"id", "user", "address", "state", "pinned", "waiting_ms", "backend",
-                 "connected_since"},
-                {}};
+  admin_table t{
+      {"id", "user", "address", "state", "pinned", "waiting_ms", "backend", "connected_since"}, {}};
   for (const client_session* s : server_.context().sessions) {
     if (!s->authenticated()) continue;
     t.rows.push_back({std::to_string(s->id()), s->user(), s->peer(), std::string(s->state()),
@@ -146,7 +146,8 @@ admin_table admin_commands::servers() const {
   }
   auto& core = const_cast<pool::pool_core<backend_ptr>&>(server_.pool().core());
   core.for_each_idle([&t](backend_ptr& c) {
-    t.rows.push_back({"S-" + std::to_string(c->id), "idle", "", std::to_string(c->server_thread_id)});
+    t.rows.push_back(
+        {"S-" + std::to_string(c->id), "idle", "", std::to_string(c->server_thread_id)});
   });
   return t;
 }

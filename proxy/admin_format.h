@@ -22,7 +22,7 @@ struct admin_command {
   std::vector<std::string> words;  // upper-cased, except the value of SET
   std::string set_key;             // SET key = value
   std::string set_value;
-  bool json = false;               // "... FORMAT JSON" or "... JSON"
+  bool json = false;  // "... FORMAT JSON" or "... JSON"
   bool is(std::initializer_list<std::string_view> verb) const;
 };
 

@@ -28,8 +28,7 @@ bool same_secret(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-admin_server::admin_server(asio::io_context& io, endpoint listen, std::string password,
-                           handler run)
+admin_server::admin_server(asio::io_context& io, endpoint listen, std::string password, handler run)
     : io_(io),
       listen_(std::move(listen)),
       password_(std::move(password)),
@@ -95,8 +94,8 @@ awaitable<void> admin_server::serve(tcp::socket socket) {
     if (result.index() == 1) co_return std::nullopt;
     auto [ec, n] = std::get<0>(result);
     if (ec == asio::error::not_found) {
-      co_await write_all(socket, bytes_of("ERROR: line longer than " + std::to_string(max_line) +
-                                          " bytes\n\n"));
+      co_await write_all(
+          socket, bytes_of("ERROR: line longer than " + std::to_string(max_line) + " bytes\n\n"));
       co_return std::nullopt;
     }
     if (ec) co_return std::nullopt;

@@ -29,7 +29,8 @@ awaitable<boost::system::result<std::vector<command_reply>>> run_commands(
     if (ec) co_return ec;
     std::span<const std::uint8_t> bytes(c.buffer.data(), n);
     while (!bytes.empty()) {
-      if (out.size() == replies) co_return error_code(asio::error::invalid_argument);  // unsolicited bytes
+      if (out.size() == replies)
+        co_return error_code(asio::error::invalid_argument);  // unsolicited bytes
       bytes = bytes.subspan(scanner.feed(bytes));
       using state = protocol::response_scanner::state;
       if (scanner.current() == state::reading) continue;

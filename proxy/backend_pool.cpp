@@ -10,8 +10,7 @@ using pool::clock;
 
 // A statement waiting for a backend. Its timer, set to "never", is the condition variable: the
 // pool cancels it to wake the statement (granted or failed); the client watch does the same.
-struct lease_waiter final : pool::waiter<backend_ptr>,
-                            std::enable_shared_from_this<lease_waiter> {
+struct lease_waiter final : pool::waiter<backend_ptr>, std::enable_shared_from_this<lease_waiter> {
   explicit lease_waiter(const asio::any_io_executor& executor) : wake(executor) {
     wake.expires_at(asio::steady_timer::time_point::max());
   }
@@ -119,7 +118,9 @@ awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::
   co_return make_error_code(asio::error::operation_aborted);
 }
 
-void backend_pool::release(lease l) { core_.release(std::move(l), clock::now()); }
+void backend_pool::release(lease l) {
+  core_.release(std::move(l), clock::now());
+}
 
 void backend_pool::discard(lease l) {
   core_.discard(std::move(l), clock::now());
@@ -240,13 +241,13 @@ void backend_pool::watch_idle(backend_connection& c) {
   c.idle_watched = true;
   // An idle connection that becomes readable was closed or killed by the server: drop it now
   // rather than hand it to the next statement. A peek costs no epoll re-arm, unlike async_wait.
-  c.socket.async_receive(
-      asio::buffer(c.buffer.data(), 1), tcp::socket::message_peek,
-      [this, alive = alive_, conn = &c](error_code ec, std::size_t) {
-        if (ec == asio::error::operation_aborted || !*alive) return;
-        core_.discard_idle_if([conn](const backend_ptr& p) { return p.get() == conn; },
-                              clock::now());
-      });
+  c.socket.async_receive(asio::buffer(c.buffer.data(), 1), tcp::socket::message_peek,
+                         [this, alive = alive_, conn = &c](error_code ec, std::size_t) {
+                           if (ec == asio::error::operation_aborted || !*alive) return;
+                           core_.discard_idle_if(
+                               [conn](const backend_ptr& p) { return p.get() == conn; },
+                               clock::now());
+                         });
 }
 
 void backend_pool::arm_deadline_timer() {

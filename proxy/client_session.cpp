@@ -586,7 +586,8 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
       co_return outcome::close;
     }
     if (used < n || st == state::malformed) {
-      log(log_level::warn, b.subject(), "close reason=protocol_error used=", used, " n=", n, " state=", static_cast<int>(st));
+      log(log_level::warn, b.subject(), "close reason=protocol_error used=", used, " n=", n,
+          " state=", static_cast<int>(st));
       context_.pool->discard(std::move(*backend_));
       backend_.reset();
       pin_ = pin_reason::none;

@@ -338,10 +338,15 @@ config with_setting(const config& base, const std::string& key, const std::strin
 }
 
 bool runtime_changeable(const std::string& key) {
-  static const std::set<std::string> keys = {
-      "backend.max_connections", "backend.min_idle", "backend.idle_timeout",
-      "backend.max_lifetime",    "queue.timeout",    "queue.max_waiting",
-      "log.level",               "sluice.shutdown_timeout", "sluice.max_allowed_packet"};
+  static const std::set<std::string> keys = {"backend.max_connections",
+                                             "backend.min_idle",
+                                             "backend.idle_timeout",
+                                             "backend.max_lifetime",
+                                             "queue.timeout",
+                                             "queue.max_waiting",
+                                             "log.level",
+                                             "sluice.shutdown_timeout",
+                                             "sluice.max_allowed_packet"};
   return keys.contains(key);
 }
 

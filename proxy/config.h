@@ -7,9 +7,9 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 #include "pool/pool_core.h"
 

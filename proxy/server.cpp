@@ -126,8 +126,8 @@ void server::refresh_gauges() {
   for (const auto& [user, password] : settings_.users) {
     (void)password;
     auto it = waiting_by_user.find(user);
-    metrics_.waiting_by_user(user).Set(it == waiting_by_user.end() ? 0.0
-                                                                   : static_cast<double>(it->second));
+    metrics_.waiting_by_user(user).Set(
+        it == waiting_by_user.end() ? 0.0 : static_cast<double>(it->second));
   }
   metrics_.queue_max_waiting.Set(static_cast<double>(core.limits().max_waiting));
   metrics_.queue_timeout_seconds.Set(
@@ -155,17 +155,19 @@ void server::apply(const config& next) {
   const auto restart_only = [&](bool changed, const char* key) {
     if (changed) log(log_level::warn, "", "reload: ", key, " changes only with a restart");
   };
-  restart_only(next.listen.host != settings_.listen.host || next.listen.port != settings_.listen.port,
-               "sluice.listen");
+  restart_only(
+      next.listen.host != settings_.listen.host || next.listen.port != settings_.listen.port,
+      "sluice.listen");
   restart_only(next.backend.host != settings_.backend.host ||
                    next.backend.port != settings_.backend.port ||
                    next.backend_user != settings_.backend_user ||
                    next.backend_password != settings_.backend_password,
                "backend.address/user/password");
-  restart_only(next.metrics_listen.has_value() != settings_.metrics_listen.has_value() ||
-                   (next.metrics_listen && (next.metrics_listen->host != settings_.metrics_listen->host ||
-                                            next.metrics_listen->port != settings_.metrics_listen->port)),
-               "metrics.listen");
+  restart_only(
+      next.metrics_listen.has_value() != settings_.metrics_listen.has_value() ||
+          (next.metrics_listen && (next.metrics_listen->host != settings_.metrics_listen->host ||
+                                   next.metrics_listen->port != settings_.metrics_listen->port)),
+      "metrics.listen");
   restart_only(next.admin_listen.has_value() != settings_.admin_listen.has_value() ||
                    (next.admin_listen && (next.admin_listen->host != settings_.admin_listen->host ||
                                           next.admin_listen->port != settings_.admin_listen->port)),

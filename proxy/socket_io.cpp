@@ -35,8 +35,8 @@ awaitable<std::pair<error_code, std::size_t>> read_some(tcp::socket& socket,
                                                         std::span<std::uint8_t> buffer) {
   // async_read_some may read at once when the reactor saw the socket become readable, and
   // otherwise queues without re-arming epoll (unlike async_wait, which always does).
-  auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()),
-                                                 use_nothrow);
+  auto [ec, n] =
+      co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_nothrow);
   co_return std::pair{ec, n};
 }
 

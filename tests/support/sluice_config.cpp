@@ -1,12 +1,11 @@
 // Building sluice INI configuration files for tests, with per-test overrides of single keys.
 #include "tests/support/sluice_config.h"
 
-#include "tests/support/sluice_process.h"
-
 #include <algorithm>
 #include <stdexcept>
 
 #include "tests/support/mariadb_server.h"
+#include "tests/support/sluice_process.h"
 
 namespace sluice::test {
 
