@@ -417,6 +417,10 @@ max_waiting = 10000
 sbtest = sbtest-pw
 [log]
 level = warn
+[metrics]
+listen = 127.0.0.1:$(free_port)
+[admin]
+listen = 127.0.0.1:$(free_port)
 EOF
     if ! err=$("$sluice_bin" --check-config "$dir/sluice.ini" 2>&1); then
       sluice_broken="sluice rejected its configuration: $err"

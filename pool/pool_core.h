@@ -277,6 +277,13 @@ class pool_core {
     pump(now);
   }
 
+  // Opens one connection when none exists or is being opened, within the cap and the retry
+  // delay: how readiness learns whether the backend can be reached.
+  void probe(time_point now) {
+    if (!shutting_down_ && total() == 0 && may_connect(now))
+      start_open(0);
+  }
+
   // Paused: no connection is handed out (statements queue, and time out as usual) and none is
   // opened for waiters; leases in progress finish normally.
   void set_paused(bool paused, time_point now) {

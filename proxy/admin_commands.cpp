@@ -19,6 +19,7 @@ constexpr const char* help_text =
     "  SHOW LIMITS     limits in force, and whether SET can change them\n"
     "  SHOW CONFIG     every setting in force\n"
     "  SHOW VERSION    the sluice version\n"
+    "  SHOW HEALTH     ready (a backend connection can be made), live, draining\n"
     "  SET key = value change a runtime limit, e.g. SET backend.max_connections = 32\n"
     "  PAUSE / RESUME  stop handing out backends (statements queue) / hand them out again\n"
     "  KILL CLIENT id  disconnect one client\n"
@@ -63,6 +64,13 @@ std::string admin_commands::run(const admin_command& cmd) {
   if (cmd.is({"SHOW", "STATS"})) return show(stats(), cmd.json);
   if (cmd.is({"SHOW", "LIMITS"})) return show(limits(), cmd.json);
   if (cmd.is({"SHOW", "CONFIG"})) return show(settings_table(), cmd.json);
+  if (cmd.is({"SHOW", "HEALTH"})) {
+    const auto& health = server_.health();
+    admin_table t{{"ready", "live", "draining", "last_connect_error"}, {}};
+    t.rows.push_back({health.ready ? "yes" : "no", health.live() ? "yes" : "no",
+                      server_.draining() ? "yes" : "no", server_.pool().last_connect_error()});
+    return show(t, cmd.json);
+  }
   if (cmd.is({"SHOW", "VERSION"})) {
     if (cmd.json) return render_json({{"version"}, {{std::string("sluice ") + SLUICE_VERSION}}});
     return std::string("sluice ") + SLUICE_VERSION;

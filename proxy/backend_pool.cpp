@@ -156,6 +156,7 @@ void backend_pool::open_connection(int variant) {
           co_return;
         }
         metrics_.backend_connects.Increment();
+        ever_connected_ = true;
         if (server_version_.empty()) server_version_ = opened->server_version;
         auto& c = *opened->connection;
         log(log_level::debug, c.subject(), "connected server_thread_id=", c.server_thread_id);
@@ -187,6 +188,10 @@ void backend_pool::count_failure(pool::pool_errc why) {
     case pool::pool_errc::shutting_down:
       break;
   }
+}
+
+void backend_pool::probe() {
+  if (!stopped_) core_.probe(clock::now());
 }
 
 void backend_pool::pause() {

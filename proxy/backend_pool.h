@@ -40,6 +40,9 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   metrics::sluice_metrics& metrics() noexcept { return metrics_; }
   // PAUSE: leases stop (statements queue, subject to the queue timeout); RESUME hands out again.
   void pause();
+  // Opens one connection when none exists (readiness: can a backend connection be made?).
+  void probe();
+  bool ever_connected() const noexcept { return ever_connected_; }
   void resume();
   bool paused() const noexcept { return core_.paused(); }
   void set_limits(const pool::pool_limits& limits);
@@ -68,6 +71,7 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   asio::steady_timer upkeep_timer_;
   std::uint64_t next_backend_id_ = 1;
   std::string server_version_;
+  bool ever_connected_ = false;
   metrics::sluice_metrics& metrics_;
   bool stopped_ = false;
   // Outstanding opens and idle watches check this before touching the pool.

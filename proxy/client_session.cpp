@@ -180,9 +180,11 @@ awaitable<bool> client_session::handshake() {
 awaitable<bool> client_session::authenticate(std::string_view user, std::string_view plugin,
                                              std::string token, std::uint8_t& sequence_id) {
   const auto& users = context_.settings->users;
+  // Copied out: a reload may replace the user list while this login awaits the client.
   const auto account = users.find(std::string(user));
+  const bool known_user = account != users.end();
   // An unknown user goes through the same steps as a wrong password, so neither is told apart.
-  const std::string password = account != users.end() ? account->second : std::string();
+  const std::string password = known_user ? account->second : std::string();
   // The token must be for our scramble under a plugin sluice speaks. Otherwise (another plugin,
   // or a client whose data was prepared for a different plugin and so sent none) ask the client
   // to authenticate again with an AuthSwitchRequest, as MySQL servers do.
@@ -200,14 +202,14 @@ awaitable<bool> client_session::authenticate(std::string_view user, std::string_
   bool verified = false;
   if (used_plugin == sha2_plugin) {
     verified = protocol::verify_caching_sha2(password, scramble_, token);
-    if (verified && account != users.end()) {
+    if (verified && known_user) {
       out_.assign({protocol::auth_more_data_header, 3});  // fast authentication succeeded
       if (!co_await send_payload(sequence_id++)) co_return false;
     }
   } else {
     verified = protocol::verify_native_password(password, scramble_, token);
   }
-  if (account == users.end()) verified = false;
+  if (!known_user) verified = false;
   if (!verified) {
     const std::string message = "Access denied for user '" + std::string(user) + "'@'" +
                                 peer_.substr(0, peer_.rfind(':')) +

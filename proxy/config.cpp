@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -35,6 +36,7 @@ std::string parse_value(std::string_view raw) {
     auto close = v.find('"', 1);
     if (close != std::string::npos) return v.substr(1, close - 1);
   }
+  if (!v.empty() && (v[0] == ';' || v[0] == '#')) return {};  // "key =   ; comment"
   for (std::size_t i = 1; i < v.size(); ++i) {
     if ((v[i] == ';' || v[i] == '#') && (v[i - 1] == ' ' || v[i - 1] == '\t'))
       return trim(std::string_view(v).substr(0, i));
@@ -125,6 +127,13 @@ endpoint parse_endpoint(const std::string& v, const std::string& key) {
   return e;
 }
 
+bool parse_bool(const std::string& v, const std::string& key) {
+  const auto b = lower(v);
+  if (b == "on" || b == "true" || b == "yes" || b == "1") return true;
+  if (b == "off" || b == "false" || b == "no" || b == "0") return false;
+  throw config_error(key + ": expected on or off, got '" + v + "'");
+}
+
 std::size_t positive(std::uint64_t n, const std::string& key) {
   if (n == 0) throw config_error(key + ": must be at least 1");
   return static_cast<std::size_t>(n);
@@ -205,6 +214,20 @@ const std::map<std::string, setter>& known_keys() {
        }},
       {"admin.password",
        [](config& c, const std::string& v, const std::string&) { c.admin_password = v; }},
+      {"log.format",
+       [](config& c, const std::string& v, const std::string& k) {
+         const auto f = lower(v);
+         if (f == "plain")
+           c.log_format = log_format::plain;
+         else if (f == "json")
+           c.log_format = log_format::json;
+         else
+           throw config_error(k + ": expected plain or json, got '" + v + "'");
+       }},
+      {"log.info_rate_limit", [](config& c, const std::string& v,
+                                 const std::string& k) { c.log_info_rate_limit = parse_unsigned(v, k); }},
+      {"sluice.so_reuseport",
+       [](config& c, const std::string& v, const std::string& k) { c.so_reuseport = parse_bool(v, k); }},
       {"log.level",
        [](config& c, const std::string& v, const std::string& k) {
          const auto l = lower(v);
@@ -263,7 +286,8 @@ const char* level_text(log_level l) {
 
 }  // namespace
 
-config parse_config(const std::string& text, const std::string& origin) {
+config parse_config(const std::string& text, const std::string& origin,
+                    const char* (*environment)(const char*)) {
   config c;
   std::istringstream in(text);
   std::string line;
@@ -307,6 +331,22 @@ config parse_config(const std::string& text, const std::string& origin) {
       fail(e.what());
     }
   }
+  // Environment overrides: SLUICE_BACKEND_PASSWORD for backend.password, and so on.
+  const auto getenv_fn = environment ? environment : +[](const char* name) -> const char* {
+    return std::getenv(name);
+  };
+  for (const auto& [key, apply] : known_keys()) {
+    std::string name = "SLUICE_" + key;
+    for (auto& ch : name) ch = ch == '.' ? '_' : static_cast<char>(std::toupper(ch));
+    if (const char* value = getenv_fn(name.c_str())) {
+      try {
+        apply(c, value, key);
+      } catch (const config_error& e) {
+        throw config_error(origin + ": environment " + name + ": " + e.what());
+      }
+      seen.insert(key);
+    }
+  }
   if (!seen.contains("backend.address"))
     throw config_error(origin + ": backend.address is required");
   if (c.users.empty())
@@ -337,6 +377,12 @@ config with_setting(const config& base, const std::string& key, const std::strin
   return next;
 }
 
+std::vector<std::string> known_config_keys() {
+  std::vector<std::string> keys;
+  for (const auto& [key, apply] : known_keys()) keys.push_back(key);
+  return keys;
+}
+
 bool runtime_changeable(const std::string& key) {
   static const std::set<std::string> keys = {"backend.max_connections",
                                              "backend.min_idle",
@@ -344,6 +390,7 @@ bool runtime_changeable(const std::string& key) {
                                              "backend.max_lifetime",
                                              "queue.timeout",
                                              "queue.max_waiting",
+                                             "log.info_rate_limit",
                                              "log.level",
                                              "sluice.shutdown_timeout",
                                              "sluice.max_allowed_packet"};
@@ -356,6 +403,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const config& c
       {"sluice.pool_mode", c.pool_mode == pool_mode::transaction ? "transaction" : "session"},
       {"sluice.shutdown_timeout", duration_text(c.shutdown_timeout)},
       {"sluice.max_allowed_packet", size_text(c.max_allowed_packet)},
+      {"sluice.so_reuseport", c.so_reuseport ? "on" : "off"},
       {"backend.address", endpoint_text(c.backend)},
       {"backend.user", c.backend_user},
       {"backend.password", c.backend_password.empty() ? "" : "***"},
@@ -367,6 +415,8 @@ std::vector<std::pair<std::string, std::string>> describe_config(const config& c
       {"queue.timeout", duration_text(c.pool.queue_timeout)},
       {"queue.max_waiting", std::to_string(c.pool.max_waiting)},
       {"log.level", level_text(c.log)},
+      {"log.format", c.log_format == log_format::json ? "json" : "plain"},
+      {"log.info_rate_limit", std::to_string(c.log_info_rate_limit)},
       {"metrics.listen", endpoint_text(c.metrics_listen)},
       {"admin.listen", endpoint_text(c.admin_listen)},
       {"admin.password", c.admin_password.empty() ? "" : "***"},

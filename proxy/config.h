@@ -23,6 +23,7 @@ struct endpoint {
 };
 
 enum class log_level { error, warn, info, debug };
+enum class log_format { plain, json };
 
 struct config {
   // [sluice]
@@ -30,6 +31,8 @@ struct config {
   enum pool_mode pool_mode = pool_mode::transaction;
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::size_t max_allowed_packet = 64 * 1024 * 1024;  // largest client command sluice accepts
+  // SO_REUSEPORT on the client listener: a new sluice can bind the port while the old drains.
+  bool so_reuseport = false;
   // [backend]
   endpoint backend{"127.0.0.1", 3306};
   std::string backend_user = "sluice";
@@ -41,6 +44,10 @@ struct config {
   std::map<std::string, std::string> users;
   // [log]
   log_level log = log_level::info;
+  enum log_format log_format = log_format::plain;
+  // Info lines per second before the rest are counted and summarised (0: no limit), so that a
+  // connection storm cannot flood the log. Warnings and errors are never held back.
+  std::size_t log_info_rate_limit = 100;
   // [metrics] Prometheus scrape target (/metrics); an empty listen turns it off.
   std::optional<endpoint> metrics_listen = endpoint{"127.0.0.1", 9033};
   // [admin] plain-text stats and control port; an empty listen turns it off.
@@ -56,12 +63,17 @@ class config_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Parses INI text; `origin` (a file name) prefixes error messages.
-config parse_config(const std::string& text, const std::string& origin);
+// Parses INI text; `origin` (a file name) prefixes error messages. Environment variables
+// SLUICE_<SECTION>_<KEY> (e.g. SLUICE_BACKEND_PASSWORD) override the file's keys, so secrets
+// need not sit in a file or an image; `environment` supplies them (getenv when null).
+config parse_config(const std::string& text, const std::string& origin,
+                    const char* (*environment)(const char*) = nullptr);
 config load_config_file(const std::string& path);
 
 // `base` with one key ("section.key") set, validated as a whole; throws config_error.
 config with_setting(const config& base, const std::string& key, const std::string& value);
+// Every key sluice knows ("section.key"), [users] aside.
+std::vector<std::string> known_config_keys();
 // Keys the admin SET command may change while sluice runs.
 bool runtime_changeable(const std::string& key);
 // Every key and its current value, in file order, as the config file would spell it (passwords

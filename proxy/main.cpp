@@ -1,17 +1,44 @@
 // sluice's entry point: command line, configuration, signals, the event loop.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <functional>
 #include <iostream>
 #include <string>
 
+#include "proxy/admin_server.h"
 #include "proxy/config.h"
+#include "proxy/http_endpoint.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 
 namespace {
+
+// Every client, backend, admin and HTTP connection is a file descriptor. The soft limit is raised
+// up to the hard one when the configured limits need more, with a warning when even that is short.
+void check_open_files_limit(const sluice::proxy::config& settings) {
+  using namespace sluice::proxy;
+  const std::size_t needed = settings.pool.max_connections + settings.pool.max_waiting +
+                             admin_server::max_connections + http_endpoint::max_connections + 64;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur >= needed) return;
+  const rlim_t wanted = limit.rlim_max == RLIM_INFINITY ? needed : std::min<rlim_t>(needed, limit.rlim_max);
+  if (wanted > limit.rlim_cur) {
+    limit.rlim_cur = wanted;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur < needed)
+    log(log_level::warn, "", "open_files_limit limit=", limit.rlim_cur, " needed=", needed,
+        " reason=the configured connections may not all fit (raise LimitNOFILE / ulimit -n)");
+  else
+    log(log_level::info, "", "open_files_limit raised=", limit.rlim_cur);
+}
 
 constexpr const char* usage =
     "Usage: sluice --config FILE\n"
@@ -73,6 +100,9 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGPIPE, SIG_IGN);
   set_log_level(settings.log);
+  set_log_format(settings.log_format);
+  set_log_info_rate_limit(settings.log_info_rate_limit);
+  check_open_files_limit(settings);
 
   boost::asio::io_context io(1);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

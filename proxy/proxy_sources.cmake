@@ -8,6 +8,7 @@ add_library(sluice_proxy STATIC
   frame_reader.cpp
   log.cpp
   server.cpp
+  http_endpoint.cpp
   admin_commands.cpp
   admin_format.cpp
   admin_server.cpp

@@ -1,7 +1,7 @@
 // Listener, periodic gauge refresh, reload and graceful drain.
 #include "proxy/server.h"
 
-#include <prometheus/exposer.h>
+#include <sys/socket.h>
 
 #include "proxy/client_session.h"
 #include "proxy/log.h"
@@ -44,14 +44,19 @@ void server::start() {
                                settings_.listen.port);
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  if (settings_.so_reuseport) {
+    // Lets a new sluice bind the same port while this one drains (see README, Operations).
+    using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    acceptor_.set_option(reuse_port(true));
+  }
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  health_.loop_heartbeat_ms = health_state::now_ms();
   if (settings_.metrics_listen) {
-    // The exposer answers scrapes from its own threads; the metrics it reads are thread-safe.
-    exposer_ = std::make_unique<prometheus::Exposer>(address_of(*settings_.metrics_listen));
-    exposer_->RegisterCollectable(metrics_.registry(), "/metrics");
+    http_ = std::make_unique<http_endpoint>(*settings_.metrics_listen, metrics_.registry(), health_);
+    http_->start();
     log(log_level::info, "", "metrics on http://", address_of(*settings_.metrics_listen),
-        "/metrics");
+        "/metrics (and /ready, /live)");
   }
   if (settings_.admin_listen) {
     admin_ = std::make_unique<admin_server>(
@@ -95,6 +100,12 @@ void server::schedule_refresh() {
 
 void server::refresh_gauges() {
   const auto& core = pool_.core();
+  // Health: the loop turns (this runs on it), and a backend connection exists or can be made.
+  health_.loop_heartbeat_ms = health_state::now_ms();
+  const bool ready = core.idle_count() + core.leased_count() > 0 ||
+                     (pool_.ever_connected() && core.consecutive_connect_failures() == 0);
+  health_.ready = ready;
+  if (!ready && !context_.draining) pool_.probe();
   std::size_t active = 0, waiting = 0, pinned_backends = 0;
   std::map<std::string, std::size_t> waiting_by_user;
   std::map<std::string_view, std::size_t> pinned;
@@ -183,6 +194,8 @@ void server::apply(const config& next) {
   settings_.admin_listen = kept.admin_listen;
   if (admin_) admin_->set_password(settings_.admin_password);
   set_log_level(settings_.log);
+  set_log_format(settings_.log_format);
+  set_log_info_rate_limit(settings_.log_info_rate_limit);
   pool_.set_limits(settings_.pool);
   refresh_gauges();
 }

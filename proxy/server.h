@@ -12,11 +12,8 @@
 #include "proxy/asio_types.h"
 #include "proxy/backend_pool.h"
 #include "proxy/config.h"
+#include "proxy/http_endpoint.h"
 #include "proxy/server_context.h"
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace sluice::proxy {
 
@@ -43,6 +40,7 @@ class server {
   backend_pool& pool() noexcept { return pool_; }
   metrics::sluice_metrics& metrics() noexcept { return metrics_; }
   bool draining() const noexcept { return context_.draining; }
+  const health_state& health() const noexcept { return health_; }
 
  private:
   awaitable<void> accept_loop();
@@ -58,7 +56,8 @@ class server {
   backend_pool pool_;
   server_context context_;
   tcp::acceptor acceptor_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  health_state health_;
+  std::unique_ptr<http_endpoint> http_;
   admin_commands commands_;
   std::unique_ptr<admin_server> admin_;
   asio::steady_timer refresh_timer_;
