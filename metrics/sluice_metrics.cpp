@@ -124,7 +124,10 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
                              "How long the oldest waiting statement has waited.",
                              {{"pool", pool}})),
       paused(gauge(*registry_, "sluice_pool_paused",
-                   "1 while the admin PAUSE holds back new leases.", {{"pool", pool}})) {
+                   "1 while the admin PAUSE holds back new leases.", {{"pool", pool}})),
+      reserve_in_use(gauge(*registry_, "sluice_backends_reserve_in_use",
+                           "Backend connections above max_connections, taken from the reserve.",
+                           {{"pool", pool}})) {
   auto& rejections = BuildCounter()
                          .Name("sluice_rejections_total")
                          .Help("Clients or statements turned away, by reason.")
@@ -146,6 +149,12 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
   for (auto reason : close_reasons)
     closed_[std::string(reason)] =
         &closed_family.Add({{"pool", pool}, {"reason", std::string(reason)}});
+  auto& timeouts_family = BuildCounter()
+                              .Name("sluice_client_timeouts_total")
+                              .Help("Clients closed or statements killed by a timeout, by kind.")
+                              .Register(*registry_);
+  for (auto kind : timeout_kinds)
+    timeouts_[std::string(kind)] = &timeouts_family.Add({{"kind", std::string(kind)}});
   auto& pinned_family = BuildGauge()
                             .Name("sluice_clients_pinned")
                             .Help("Clients pinned to their backend, by reason.")
@@ -168,6 +177,12 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
 prometheus::Counter& sluice_metrics::backend_closed(std::string_view reason) {
   auto it = closed_.find(reason);
   if (it == closed_.end()) it = closed_.find("broken");
+  return *it->second;
+}
+
+prometheus::Counter& sluice_metrics::timeouts(std::string_view kind) {
+  auto it = timeouts_.find(kind);
+  if (it == timeouts_.end()) it = timeouts_.find("query");
   return *it->second;
 }
 

@@ -52,8 +52,11 @@ inline constexpr std::array<std::string_view, 12> pin_reasons = {"user_variable"
                                                                  "session_state"};
 
 // Backend close reasons (`reason` label of sluice_backend_closed_total).
-inline constexpr std::array<std::string_view, 6> close_reasons = {
-    "idle_timeout", "max_lifetime", "variant_swap", "cap_lowered", "shutdown", "broken"};
+inline constexpr std::array<std::string_view, 7> close_reasons = {
+    "idle_timeout", "max_lifetime",     "variant_swap", "cap_lowered",
+    "shutdown",     "reserve_returned", "broken"};
+inline constexpr std::array<std::string_view, 3> timeout_kinds = {"client_idle",
+                                                                  "idle_in_transaction", "query"};
 
 class sluice_metrics {
   // Declared first: the metric references below are built from them.
@@ -98,12 +101,16 @@ class sluice_metrics {
   prometheus::Gauge& queue_timeout_seconds;
   prometheus::Gauge& max_wait_seconds;  // how long the oldest waiting statement has waited
   prometheus::Gauge& paused;
+  prometheus::Gauge& reserve_in_use;  // backends above max_connections, from the reserve
+  // Clients closed or statements killed by a timeout: client_idle, idle_in_transaction, query.
+  prometheus::Counter& timeouts(std::string_view kind);
 
  private:
   std::array<prometheus::Counter*, rejection_count> rejected_{};
   std::array<prometheus::Gauge*, backend_state_count> backends_{};
   std::map<std::string, prometheus::Counter*, std::less<>> closed_;
   std::map<std::string, prometheus::Gauge*, std::less<>> pinned_;
+  std::map<std::string, prometheus::Counter*, std::less<>> timeouts_;
   prometheus::Family<prometheus::Gauge>* waiting_by_user_family_ = nullptr;
   std::map<std::string, prometheus::Gauge*, std::less<>> waiting_by_user_;
 };

@@ -3,10 +3,15 @@
 // Pure: no I/O and no clock of its own (every call takes `now`), so tests drive time and a fake
 // connector answers opens. A connection's state is the list it is on: `idle_` (ready, most recently
 // used first), leased (owned by a client session; counted), opening (a connect in flight; counted).
-// The cap `idle + leased + opening <= max_connections` is checked at the single place that grows
-// it.
+// The cap `idle + leased + opening <= max_connections (+ reserve while in use)` is checked at the
+// single place that grows it.
+//
+// Waiting statements queue per tenant (a client user): FIFO within a tenant, and a freed backend
+// goes to the tenants in weighted round robin, so a user who floods the queue only makes its own
+// statements wait longer. A tenant may also be capped in concurrent leases and waiting statements.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <chrono>
@@ -15,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "pool/pool_errc.h"
 
@@ -33,6 +39,18 @@ struct pool_limits {
   // After a failed connect, how long statements that find no live backend fail fast before the
   // pool tries to connect again.
   std::chrono::milliseconds connect_retry{1'000};
+  // Extra connections beyond max_connections, for statements that waited reserve_after.
+  std::size_t reserve_connections = 0;
+  std::chrono::milliseconds reserve_after{5'000};
+  // Connection attempts per second (0: no limit), so a burst cannot become a reconnect storm.
+  double connect_rate = 0;
+};
+
+// A tenant's share (a client user's): 0 means no limit of its own.
+struct tenant_limits {
+  std::size_t max_leases = 0;   // concurrent backends it may hold
+  unsigned weight = 1;          // backends it gets per round when several tenants wait
+  std::size_t max_waiting = 0;  // its statements that may wait at once
 };
 
 // Connections opened with different wire-affecting capabilities (e.g. CLIENT_FOUND_ROWS) are not
@@ -44,9 +62,18 @@ struct pooled {
   Conn conn;
   int variant = 0;
   time_point opened_at{};
+  int tenant = 0;  // who holds the lease (set when leased)
 };
 
-enum class close_reason { idle_timeout, max_lifetime, variant_swap, cap_lowered, shutdown, broken };
+enum class close_reason {
+  idle_timeout,
+  max_lifetime,
+  variant_swap,
+  cap_lowered,
+  reserve_returned,
+  shutdown,
+  broken
+};
 
 inline const char* to_string(close_reason r) noexcept {
   switch (r) {
@@ -58,6 +85,8 @@ inline const char* to_string(close_reason r) noexcept {
       return "variant_swap";
     case close_reason::cap_lowered:
       return "cap_lowered";
+    case close_reason::reserve_returned:
+      return "reserve_returned";
     case close_reason::shutdown:
       return "shutdown";
     case close_reason::broken:
@@ -87,11 +116,13 @@ template <class Conn>
 class waiter {
  public:
   int variant = 0;
+  int tenant = 0;
   time_point deadline{};
 
   virtual void on_granted(pooled<Conn> c) = 0;
   virtual void on_failed(pool_errc why) = 0;
   bool queued() const noexcept { return queued_; }
+  time_point queued_at() const noexcept { return queued_at_; }
 
  protected:
   ~waiter() = default;
@@ -99,6 +130,7 @@ class waiter {
  private:
   friend class pool_core<Conn>;
   bool queued_ = false;
+  time_point queued_at_{};
   typename std::list<waiter*>::iterator position_{};
 };
 
@@ -112,56 +144,67 @@ class pool_core {
     pool_errc error{};                       // when rejected
   };
 
-  pool_core(pool_limits limits, pool_hooks<Conn>& hooks) : limits_(limits), hooks_(hooks) {}
+  pool_core(pool_limits limits, pool_hooks<Conn>& hooks) : limits_(limits), hooks_(hooks) {
+    tenants_.resize(1);
+    connect_tokens_ = std::max(1.0, limits_.connect_rate);
+  }
   pool_core(const pool_core&) = delete;
   pool_core& operator=(const pool_core&) = delete;
 
-  // A statement wants a backend: an idle one at once, or a place in the FIFO queue, or a refusal.
+  // A statement wants a backend: an idle one at once, or a place in its tenant's FIFO queue, or
+  // a refusal.
   acquire_result acquire(waiter<Conn>& w, time_point now) {
-    assert(w.variant >= 0 && w.variant < max_variants && !w.queued_);
+    assert(w.variant >= 0 && w.variant < max_variants && !w.queued_ && w.tenant >= 0);
     if (shutting_down_) return {acquire_status::rejected, std::nullopt, pool_errc::shutting_down};
-    if (auto c = paused_ ? std::nullopt : take_idle(w.variant)) {
-      ++leased_;
-      return {acquire_status::granted, std::move(c), {}};
+    tenant_state& t = tenant(w.tenant);
+    if (!paused_ && under_cap(t)) {
+      if (auto c = take_idle(w.variant))
+        return {acquire_status::granted, lease(std::move(*c), w.tenant), {}};
     }
     // Nothing alive and connects failing: say so now rather than after the queue timeout.
     if (backend_down(now) && leased_ == 0 && idle_.empty())
       return {acquire_status::rejected, std::nullopt, pool_errc::backend_unavailable};
-    if (waiters_.size() >= limits_.max_waiting)
+    if (waiting_ >= limits_.max_waiting)
       return {acquire_status::rejected, std::nullopt, pool_errc::queue_full};
+    if (t.limits.max_waiting > 0 && t.queue.size() >= t.limits.max_waiting)
+      return {acquire_status::rejected, std::nullopt, pool_errc::user_queue_full};
     w.queued_ = true;
-    w.position_ = waiters_.insert(waiters_.end(), &w);
+    w.queued_at_ = now;
+    w.position_ = t.queue.insert(t.queue.end(), &w);
+    ++waiting_;
     pump(now);
     return {acquire_status::queued, std::nullopt, {}};
   }
 
   // The fast path: an idle connection of the variant, without queueing.
-  std::optional<pooled<Conn>> try_acquire_idle(int variant) {
-    if (shutting_down_ || paused_) return std::nullopt;
+  std::optional<pooled<Conn>> try_acquire_idle(int variant, int tenant_id = 0) {
+    if (shutting_down_ || paused_ || !under_cap(tenant(tenant_id))) return std::nullopt;
     auto c = take_idle(variant);
-    if (c) ++leased_;
-    return c;
+    if (!c) return std::nullopt;
+    return lease(std::move(*c), tenant_id);
   }
 
   // Takes a waiter out of the queue (its client left). False when it was already granted or
   // failed: the caller then owns whatever the callback delivered.
   bool cancel(waiter<Conn>& w) {
     if (!w.queued_) return false;
-    waiters_.erase(w.position_);
+    tenants_[w.tenant].queue.erase(w.position_);
     w.queued_ = false;
+    --waiting_;
     return true;
   }
 
   // A lease ends with the connection in a clean, known state.
   void release(pooled<Conn> c, time_point now) {
-    assert(leased_ > 0);
-    --leased_;
+    end_lease(c);
     if (shutting_down_) {
       hooks_.close_connection(std::move(c), close_reason::shutdown);
     } else if (now - c.opened_at >= limits_.max_lifetime) {
       hooks_.close_connection(std::move(c), close_reason::max_lifetime);
-    } else if (total() >= limits_.max_connections) {
+    } else if (total() >= cap(now)) {
       hooks_.close_connection(std::move(c), close_reason::cap_lowered);
+    } else if (total() >= limits_.max_connections && waiting_ == 0) {
+      hooks_.close_connection(std::move(c), close_reason::reserve_returned);
     } else {
       idle_.push_front({std::move(c), now});
     }
@@ -170,8 +213,7 @@ class pool_core {
 
   // A lease ends with the connection broken or in an unknown state: it is closed, never pooled.
   void discard(pooled<Conn> c, time_point now) {
-    assert(leased_ > 0);
-    --leased_;
+    end_lease(c);
     hooks_.close_connection(std::move(c), close_reason::broken);
     pump(now);
   }
@@ -184,7 +226,7 @@ class pool_core {
       hooks_.close_connection(std::move(c), close_reason::shutdown);
       return;
     }
-    if (total() >= limits_.max_connections) {
+    if (total() >= cap(now)) {
       // The cap was lowered while this connect was in flight; as in release(), it goes.
       hooks_.close_connection(std::move(c), close_reason::cap_lowered);
     } else {
@@ -203,38 +245,53 @@ class pool_core {
       fail_all_waiters(pool_errc::backend_unavailable);
   }
 
-  // Fails waiters whose deadline passed. Deadlines grow along the queue (one timeout for all), so
-  // only the front needs looking at.
+  // Fails waiters whose deadline passed. Deadlines grow along each tenant's queue (one timeout
+  // for all), so only the fronts need looking at.
   void expire(time_point now) {
-    while (!waiters_.empty() && waiters_.front()->deadline <= now)
-      fail(waiters_.begin(), pool_errc::queue_timeout);
+    for (auto& t : tenants_)
+      while (!t.queue.empty() && t.queue.front()->deadline <= now)
+        fail(t, t.queue.begin(), pool_errc::queue_timeout);
   }
 
   std::optional<time_point> next_deadline() const {
-    if (waiters_.empty()) return std::nullopt;
-    return waiters_.front()->deadline;
+    std::optional<time_point> earliest;
+    for (const auto& t : tenants_)
+      if (!t.queue.empty() && (!earliest || t.queue.front()->deadline < *earliest))
+        earliest = t.queue.front()->deadline;
+    return earliest;
   }
 
-  // Periodic upkeep: idle and lifetime limits, min_idle, retry after a failed connect.
+  // When the longest-waiting statement started to wait.
+  std::optional<time_point> oldest_queued_at() const {
+    std::optional<time_point> oldest;
+    for (const auto& t : tenants_)
+      if (!t.queue.empty() && (!oldest || t.queue.front()->queued_at_ < *oldest))
+        oldest = t.queue.front()->queued_at_;
+    return oldest;
+  }
+
+  // Periodic upkeep: idle and lifetime limits, reserve return, min_idle, retry after a failed
+  // connect or a connect-rate pause.
   void maintain(time_point now) {
     for (auto it = idle_.begin(); it != idle_.end();) {
       const bool too_old = now - it->connection.opened_at >= limits_.max_lifetime;
       const bool idle_too_long =
           idle_.size() > limits_.min_idle && now - it->idle_since >= limits_.idle_timeout;
-      if (too_old || idle_too_long) {
+      const bool reserve = total() > limits_.max_connections && waiting_ == 0;
+      if (too_old || idle_too_long || reserve) {
         auto c = std::move(it->connection);
         it = idle_.erase(it);
-        hooks_.close_connection(std::move(c),
-                                too_old ? close_reason::max_lifetime : close_reason::idle_timeout);
+        hooks_.close_connection(std::move(c), too_old         ? close_reason::max_lifetime
+                                              : idle_too_long ? close_reason::idle_timeout
+                                                              : close_reason::reserve_returned);
       } else {
         ++it;
       }
     }
     expire(now);
-    while (!shutting_down_ && waiters_.empty() &&
-           idle_.size() + opening_total_ < limits_.min_idle && total() < limits_.max_connections &&
-           may_connect(now))
-      start_open(0);
+    while (!shutting_down_ && waiting_ == 0 && idle_.size() + opening_total_ < limits_.min_idle &&
+           total() < limits_.max_connections && may_connect(now))
+      start_open(0, now);
     pump(now);
   }
 
@@ -259,17 +316,19 @@ class pool_core {
     for (auto& entry : idle_) visit(entry.connection.conn);
   }
 
-  // Visits every waiting statement, in queue order; must not change the pool.
+  // Visits every waiting statement; must not change the pool.
   template <class F>
   void for_each_waiter(F&& visit) {
-    for (waiter<Conn>* w : waiters_) visit(*w);
+    for (auto& t : tenants_)
+      for (waiter<Conn>* w : t.queue) visit(*w);
   }
 
   // New limits (config reload). A lower cap closes idle connections first and never touches a
   // leased one; leases over the cap close when they come back.
   void set_limits(const pool_limits& limits, time_point now) {
     limits_ = limits;
-    while (total() > limits_.max_connections && !idle_.empty()) {
+    connect_tokens_ = std::min(connect_tokens_, std::max(1.0, limits_.connect_rate));
+    while (total() > cap(now) && !idle_.empty()) {
       auto c = std::move(idle_.back().connection);
       idle_.pop_back();
       hooks_.close_connection(std::move(c), close_reason::cap_lowered);
@@ -277,11 +336,17 @@ class pool_core {
     pump(now);
   }
 
-  // Opens one connection when none exists or is being opened, within the cap and the retry
-  // delay: how readiness learns whether the backend can be reached.
+  // A tenant's share (reload-safe: leases above a lowered share finish normally).
+  void set_tenant_limits(int tenant_id, const tenant_limits& limits, time_point now) {
+    tenant(tenant_id).limits = limits;
+    if (tenant(tenant_id).limits.weight == 0) tenant(tenant_id).limits.weight = 1;
+    pump(now);
+  }
+
+  // Opens one connection when none exists or is being opened, within the retry delay and the
+  // connect rate: how readiness learns whether the backend can be reached.
   void probe(time_point now) {
-    if (!shutting_down_ && total() == 0 && may_connect(now))
-      start_open(0);
+    if (!shutting_down_ && total() == 0 && may_connect(now)) start_open(0, now);
   }
 
   // Paused: no connection is handed out (statements queue, and time out as usual) and none is
@@ -306,8 +371,18 @@ class pool_core {
   std::size_t idle_count() const noexcept { return idle_.size(); }
   std::size_t leased_count() const noexcept { return leased_; }
   std::size_t opening_count() const noexcept { return opening_total_; }
-  std::size_t waiting_count() const noexcept { return waiters_.size(); }
+  std::size_t waiting_count() const noexcept { return waiting_; }
   std::size_t total() const noexcept { return idle_.size() + leased_ + opening_total_; }
+  // Connections above max_connections, i.e. taken from the reserve.
+  std::size_t reserve_in_use() const noexcept {
+    return total() > limits_.max_connections ? total() - limits_.max_connections : 0;
+  }
+  std::size_t tenant_leased(int tenant_id) const {
+    return tenant_id < static_cast<int>(tenants_.size()) ? tenants_[tenant_id].leased : 0;
+  }
+  std::size_t tenant_waiting(int tenant_id) const {
+    return tenant_id < static_cast<int>(tenants_.size()) ? tenants_[tenant_id].queue.size() : 0;
+  }
   const std::string& last_connect_error() const noexcept { return last_error_; }
   bool backend_down(time_point now) const noexcept { return failures_ > 0 && now < down_until_; }
   unsigned consecutive_connect_failures() const noexcept { return failures_; }
@@ -317,6 +392,45 @@ class pool_core {
     pooled<Conn> connection;
     time_point idle_since;
   };
+  struct tenant_state {
+    tenant_limits limits;
+    std::list<waiter<Conn>*> queue;
+    std::size_t leased = 0;
+    unsigned credits = 0;  // grants left in its current round-robin turn
+  };
+
+  tenant_state& tenant(int id) {
+    if (id >= static_cast<int>(tenants_.size())) tenants_.resize(static_cast<std::size_t>(id) + 1);
+    return tenants_[static_cast<std::size_t>(id)];
+  }
+
+  static bool under_cap(const tenant_state& t) noexcept {
+    return t.limits.max_leases == 0 || t.leased < t.limits.max_leases;
+  }
+
+  pooled<Conn> lease(pooled<Conn> c, int tenant_id) {
+    ++leased_;
+    ++tenant(tenant_id).leased;
+    c.tenant = tenant_id;
+    return c;
+  }
+
+  void end_lease(const pooled<Conn>& c) {
+    assert(leased_ > 0);
+    --leased_;
+    tenant_state& t = tenant(c.tenant);
+    assert(t.leased > 0);
+    --t.leased;
+  }
+
+  // The cap in force: max_connections, plus the reserve once a statement waited reserve_after.
+  std::size_t cap(time_point now) const {
+    if (limits_.reserve_connections == 0) return limits_.max_connections;
+    const auto oldest = oldest_queued_at();
+    const bool reserve_open =
+        (oldest && now - *oldest >= limits_.reserve_after) || total() > limits_.max_connections;
+    return limits_.max_connections + (reserve_open ? limits_.reserve_connections : 0);
+  }
 
   std::optional<pooled<Conn>> take_idle(int variant) {
     for (auto it = idle_.begin(); it != idle_.end(); ++it) {
@@ -329,13 +443,25 @@ class pool_core {
     return std::nullopt;
   }
 
-  bool may_connect(time_point now) const noexcept {
-    // While the backend is failing, one probe at a time once the retry delay has passed.
-    return failures_ == 0 || (now >= down_until_ && opening_total_ == 0);
+  bool has_idle(int variant) const {
+    return std::any_of(idle_.begin(), idle_.end(),
+                       [variant](const idle_entry& e) { return e.connection.variant == variant; });
   }
 
-  void start_open(int variant) {
-    assert(total() < limits_.max_connections && "pool cap exceeded");
+  bool may_connect(time_point now) {
+    // While the backend is failing, one probe at a time once the retry delay has passed.
+    if (failures_ > 0 && (now < down_until_ || opening_total_ > 0)) return false;
+    if (limits_.connect_rate <= 0) return true;
+    const double elapsed = std::chrono::duration<double>(now - tokens_at_).count();
+    tokens_at_ = now;
+    const double burst = std::max(1.0, limits_.connect_rate);  // at least one attempt at a time
+    connect_tokens_ = std::min(burst, connect_tokens_ + elapsed * limits_.connect_rate);
+    return connect_tokens_ >= 1.0;
+  }
+
+  void start_open(int variant, time_point now) {
+    assert(total() < cap(now) && "pool cap exceeded");
+    if (limits_.connect_rate > 0) connect_tokens_ -= 1.0;
     ++opening_[variant];
     ++opening_total_;
     hooks_.open_connection(variant);
@@ -347,63 +473,104 @@ class pool_core {
     --opening_total_;
   }
 
-  // Hands idle connections to waiters of their variant, then opens connections for waiters
-  // that no opening in flight will serve, within the cap.
-  void pump(time_point now) {
-    if (paused_) return;
-    for (auto it = waiters_.begin(); it != waiters_.end() && !idle_.empty();) {
-      auto next = std::next(it);
-      if (auto c = take_idle((*it)->variant)) grant(it, std::move(*c));
-      it = next;
-    }
-    if (waiters_.empty() || shutting_down_) return;
-    std::array<std::size_t, max_variants> uncovered{};
-    for (const waiter<Conn>* w : waiters_) ++uncovered[w->variant];
-    for (int v = 0; v < max_variants; ++v) uncovered[v] -= std::min(uncovered[v], opening_[v]);
-    for (const waiter<Conn>* w : waiters_) {
-      const int v = w->variant;
-      if (uncovered[v] == 0) continue;
-      if (!may_connect(now)) break;
-      if (total() >= limits_.max_connections) {
-        // Idle connections left now are of variants nobody waits for: swap the oldest.
-        if (idle_.empty()) break;
-        auto c = std::move(idle_.back().connection);
-        idle_.pop_back();
-        hooks_.close_connection(std::move(c), close_reason::variant_swap);
+  // The tenant whose turn it is and who can use an idle connection now (weighted round robin:
+  // each tenant takes up to `weight` grants per turn), or -1.
+  int next_turn() {
+    const std::size_t n = tenants_.size();
+    for (std::size_t step = 0; step < 2 * n + 1; ++step) {
+      tenant_state& t = tenants_[turn_];
+      if (t.credits > 0 && under_cap(t) &&
+          std::any_of(t.queue.begin(), t.queue.end(),
+                      [this](const waiter<Conn>* w) { return has_idle(w->variant); })) {
+        --t.credits;
+        return static_cast<int>(turn_);
       }
-      start_open(v);
-      --uncovered[v];
+      turn_ = (turn_ + 1) % n;
+      tenants_[turn_].credits = tenants_[turn_].limits.weight;
+    }
+    return -1;
+  }
+
+  // Hands idle connections to waiting tenants in weighted round robin (FIFO within a tenant),
+  // then opens connections for waiters no opening in flight will serve, within the caps.
+  void pump(time_point now) {
+    if (paused_ || shutting_down_) return;
+    while (!idle_.empty() && waiting_ > 0) {
+      const int id = next_turn();
+      if (id < 0) break;
+      tenant_state& t = tenants_[static_cast<std::size_t>(id)];
+      for (auto it = t.queue.begin(); it != t.queue.end(); ++it) {
+        if (auto c = take_idle((*it)->variant)) {
+          grant(t, it, std::move(*c), id);
+          break;
+        }
+      }
+    }
+    if (waiting_ == 0) return;
+    // Statements that could use a backend now, by variant: a tenant at its share waits for its
+    // own leases to end instead.
+    std::array<std::size_t, max_variants> wanted{};
+    for (const auto& t : tenants_) {
+      std::size_t room = t.limits.max_leases == 0          ? t.queue.size()
+                         : t.leased >= t.limits.max_leases ? 0
+                                                           : t.limits.max_leases - t.leased;
+      for (const waiter<Conn>* w : t.queue) {
+        if (room == 0) break;
+        ++wanted[w->variant];
+        --room;
+      }
+    }
+    for (int v = 0; v < max_variants; ++v) {
+      std::size_t uncovered = wanted[v] - std::min(wanted[v], opening_[v]);
+      while (uncovered > 0 && may_connect(now)) {
+        if (total() >= cap(now)) {
+          // Idle connections left now are of variants nobody can use: swap the oldest.
+          if (idle_.empty() || has_idle(v)) return;
+          auto c = std::move(idle_.back().connection);
+          idle_.pop_back();
+          hooks_.close_connection(std::move(c), close_reason::variant_swap);
+        }
+        start_open(v, now);
+        --uncovered;
+      }
     }
   }
 
-  void grant(typename std::list<waiter<Conn>*>::iterator it, pooled<Conn> c) {
+  void grant(tenant_state& t, typename std::list<waiter<Conn>*>::iterator it, pooled<Conn> c,
+             int tenant_id) {
     waiter<Conn>* w = *it;
-    waiters_.erase(it);
+    t.queue.erase(it);
+    --waiting_;
     w->queued_ = false;
-    ++leased_;
-    w->on_granted(std::move(c));
+    w->on_granted(lease(std::move(c), tenant_id));
   }
 
-  void fail(typename std::list<waiter<Conn>*>::iterator it, pool_errc why) {
+  void fail(tenant_state& t, typename std::list<waiter<Conn>*>::iterator it, pool_errc why) {
     waiter<Conn>* w = *it;
-    waiters_.erase(it);
+    t.queue.erase(it);
+    --waiting_;
     w->queued_ = false;
     w->on_failed(why);
   }
 
   void fail_all_waiters(pool_errc why) {
-    while (!waiters_.empty()) fail(waiters_.begin(), why);
+    for (auto& t : tenants_)
+      while (!t.queue.empty()) fail(t, t.queue.begin(), why);
   }
 
   pool_limits limits_;
   pool_hooks<Conn>& hooks_;
   std::list<idle_entry> idle_;
-  std::list<waiter<Conn>*> waiters_;
+  std::vector<tenant_state> tenants_;
+  std::size_t turn_ = 0;
+  std::size_t waiting_ = 0;
   std::size_t leased_ = 0;
   std::array<std::size_t, max_variants> opening_{};
   std::size_t opening_total_ = 0;
   unsigned failures_ = 0;
   time_point down_until_{};
+  double connect_tokens_ = 0;
+  time_point tokens_at_{};
   std::string last_error_;
   bool shutting_down_ = false;
   bool paused_ = false;

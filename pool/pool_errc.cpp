@@ -21,6 +21,8 @@ const char* to_string(pool_errc e) noexcept {
   switch (e) {
     case pool_errc::queue_full:
       return "queue_full";
+    case pool_errc::user_queue_full:
+      return "user_queue_full";
     case pool_errc::queue_timeout:
       return "queue_timeout";
     case pool_errc::backend_unavailable:

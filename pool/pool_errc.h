@@ -9,6 +9,7 @@ namespace sluice::pool {
 
 enum class pool_errc {
   queue_full = 1,       // max_waiting statements already wait
+  user_queue_full,      // the user's own max_waiting statements already wait
   queue_timeout,        // waited [queue] timeout without getting a backend
   backend_unavailable,  // connecting to the backend keeps failing
   shutting_down,        // the pool is closing

@@ -22,7 +22,11 @@ std::string upper(std::string s) {
 
 bool is_number(const std::string& s) {
   if (s.empty() || s.size() > 20) return false;
-  std::size_t i = s[0] == '-' ? 1 : 0;
+  // JSON (RFC 8259 section 6): an optional minus, then 0 or a digit 1-9 first, never a dot.
+  const std::size_t first = s[0] == '-' ? 1 : 0;
+  if (first >= s.size() || !std::isdigit(static_cast<unsigned char>(s[first]))) return false;
+  if (s[first] == '0' && first + 1 < s.size() && s[first + 1] != '.') return false;
+  std::size_t i = first;
   bool digits = false, dot = false;
   for (; i < s.size(); ++i) {
     if (std::isdigit(static_cast<unsigned char>(s[i]))) {
@@ -33,7 +37,7 @@ bool is_number(const std::string& s) {
       return false;
     }
   }
-  return digits && s.back() != '.' && !(s.size() > 1 && s[0] == '0' && s[1] != '.');
+  return digits && s.back() != '.';
 }
 
 }  // namespace
@@ -52,7 +56,9 @@ std::string render_text(const admin_table& table) {
       text += cell;
       if (c + 1 < width.size()) text += std::string(width[c] - cell.size() + 2, ' ');
     }
-    out << trim(text) << '\n';
+    // Only trailing padding goes: an empty first cell keeps the columns aligned.
+    text.erase(text.find_last_not_of(' ') + 1);
+    out << text << '\n';
   };
   line(table.columns);
   std::vector<std::string> rule;

@@ -1,6 +1,7 @@
 // Asio side of the pool: connects and closes backends, wakes waiting statements, runs upkeep.
 #include "proxy/backend_pool.h"
 
+#include "proxy/backend_commands.h"
 #include "proxy/log.h"
 
 namespace sluice::proxy {
@@ -29,7 +30,7 @@ struct lease_waiter final : pool::waiter<backend_ptr>, std::enable_shared_from_t
   bool client_gone = false;
   tcp::socket* client = nullptr;  // valid while the statement waits
   bool watching_client = false;
-  pool::time_point queued_at{};
+  pool::time_point wait_started{};
   char peek_byte[1] = {};
 };
 
@@ -74,14 +75,41 @@ void backend_pool::schedule_upkeep() {
   });
 }
 
-awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::socket& client) {
-  if (auto idle = core_.try_acquire_idle(variant)) {
+int backend_pool::tenant_of(const std::string& user) {
+  const auto it = tenants_.find(user);
+  if (it != tenants_.end()) return it->second;
+  const int id = static_cast<int>(tenants_.size()) + 1;  // 0 stays the unnamed default
+  tenants_.emplace(user, id);
+  pool::tenant_limits share;
+  if (const auto s = shares_.find(user); s != shares_.end()) share = s->second;
+  if (share.max_waiting == 0) share.max_waiting = default_max_waiting_;
+  core_.set_tenant_limits(id, share, clock::now());
+  return id;
+}
+
+void backend_pool::set_shares(const std::map<std::string, pool::tenant_limits>& shares,
+                              std::size_t default_max_waiting) {
+  shares_.clear();
+  for (const auto& [user, share] : shares) shares_.emplace(user, share);
+  default_max_waiting_ = default_max_waiting;
+  for (const auto& [user, id] : tenants_) {
+    pool::tenant_limits share;
+    if (const auto s = shares_.find(user); s != shares_.end()) share = s->second;
+    if (share.max_waiting == 0) share.max_waiting = default_max_waiting_;
+    core_.set_tenant_limits(id, share, clock::now());
+  }
+}
+
+awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, int tenant,
+                                                              tcp::socket& client) {
+  if (auto idle = core_.try_acquire_idle(variant, tenant)) {
     stop_watching(*idle->conn);
     metrics_.queue_wait_seconds.Observe(0);
     co_return std::move(*idle);
   }
   auto w = std::make_shared<lease_waiter>(executor_);
   w->variant = variant;
+  w->tenant = tenant;
   const auto now = clock::now();
   w->deadline = now + core_.limits().queue_timeout;
   auto first = core_.acquire(*w, now);
@@ -99,13 +127,13 @@ awaitable<boost::system::result<lease>> backend_pool::acquire(int variant, tcp::
   // Most waits end within a millisecond; the upkeep round starts watching the clients of the
   // ones that last (watch_waiting_clients), so a short wait costs no system call.
   w->client = &client;
-  w->queued_at = now;
+  w->wait_started = now;
   while (!w->granted && !w->failure && !w->client_gone) co_await w->wake.async_wait(use_nothrow);
   error_code ignored;
   if (w->watching_client) client.cancel(ignored);
   w->client = nullptr;
   metrics_.queue_wait_seconds.Observe(
-      std::chrono::duration<double>(clock::now() - w->queued_at).count());
+      std::chrono::duration<double>(clock::now() - w->wait_started).count());
   if (w->granted) {
     stop_watching(*w->granted->conn);
     co_return std::move(*w->granted);
@@ -175,6 +203,7 @@ void backend_pool::close_connection(lease c, pool::close_reason why) {
 void backend_pool::count_failure(pool::pool_errc why) {
   switch (why) {
     case pool::pool_errc::queue_full:
+    case pool::pool_errc::user_queue_full:
       metrics_.queue_overflows.Increment();
       metrics_.rejected(metrics::rejection::queue_full).Increment();
       break;
@@ -188,6 +217,26 @@ void backend_pool::count_failure(pool::pool_errc why) {
     case pool::pool_errc::shutting_down:
       break;
   }
+}
+
+void backend_pool::kill_query(std::uint32_t server_thread_id) {
+  asio::co_spawn(
+      executor_,
+      [this, alive = alive_, server_thread_id]() -> awaitable<void> {
+        auto opened = co_await open_backend(login_, 0, 0);
+        if (!opened) {
+          log(log_level::warn, "", "kill_query failed reason=", opened.error());
+          co_return;
+        }
+        std::vector<std::uint8_t> framed;
+        append_command(framed, protocol::command::query,
+                       "KILL QUERY " + std::to_string(server_thread_id));
+        auto replies = co_await run_commands(*opened->connection, framed, 1);
+        if (*alive && (!replies || (*replies)[0].error))
+          log(log_level::warn, "", "kill_query failed thread=", server_thread_id);
+        close_backend(*opened->connection);
+      },
+      asio::detached);
 }
 
 void backend_pool::probe() {
@@ -210,11 +259,9 @@ void backend_pool::set_limits(const pool::pool_limits& limits) {
 }
 
 std::chrono::milliseconds backend_pool::oldest_wait() const {
-  const auto deadline = core_.next_deadline();
-  if (!deadline) return std::chrono::milliseconds(0);
-  // Deadlines are queue time + timeout; the front waiter is the oldest.
-  const auto queued = *deadline - core_.limits().queue_timeout;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - queued);
+  const auto queued = core_.oldest_queued_at();
+  if (!queued) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - *queued);
 }
 
 void backend_pool::watch_waiting_clients() {
@@ -224,7 +271,7 @@ void backend_pool::watch_waiting_clients() {
   const auto now = clock::now();
   core_.for_each_waiter([now](pool::waiter<backend_ptr>& base) {
     auto& w = static_cast<lease_waiter&>(base);
-    if (w.watching_client || w.client == nullptr || now - w.queued_at < upkeep_interval) return;
+    if (w.watching_client || w.client == nullptr || now - w.wait_started < upkeep_interval) return;
     w.watching_client = true;
     w.client->async_receive(asio::buffer(w.peek_byte), tcp::socket::message_peek,
                             [self = w.shared_from_this()](error_code ec, std::size_t) {

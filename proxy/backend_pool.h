@@ -3,6 +3,7 @@
 
 #include <boost/system/result.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,12 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   // A backend for a client's statement: at once, after a FIFO wait, or an error
   // (pool::pool_errc, or operation_aborted when the client left while waiting).
   // `client` is watched while waiting so that a client who disconnects leaves the queue.
-  awaitable<boost::system::result<lease>> acquire(int variant, tcp::socket& client);
+  awaitable<boost::system::result<lease>> acquire(int variant, int tenant, tcp::socket& client);
+  // The pool's tenant number for a client user (created on first use).
+  int tenant_of(const std::string& user);
+  // Applies [user.NAME] shares and [queue] max_waiting_per_user to the tenants.
+  void set_shares(const std::map<std::string, pool::tenant_limits>& shares,
+                  std::size_t default_max_waiting);
   // The lease ends with the connection clean (schema etc. are restored per client).
   void release(lease l);
   // The lease ends with the connection broken or in an unknown state.
@@ -42,6 +48,9 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   void pause();
   // Opens one connection when none exists (readiness: can a backend connection be made?).
   void probe();
+  // query_timeout: KILL QUERY on a separate, short-lived connection (outside the cap: it holds
+  // no session and lives for one statement).
+  void kill_query(std::uint32_t server_thread_id);
   bool ever_connected() const noexcept { return ever_connected_; }
   void resume();
   bool paused() const noexcept { return core_.paused(); }
@@ -72,6 +81,9 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   std::uint64_t next_backend_id_ = 1;
   std::string server_version_;
   bool ever_connected_ = false;
+  std::map<std::string, int, std::less<>> tenants_;
+  std::map<std::string, pool::tenant_limits, std::less<>> shares_;
+  std::size_t default_max_waiting_ = 0;
   metrics::sluice_metrics& metrics_;
   bool stopped_ = false;
   // Outstanding opens and idle watches check this before touching the pool.

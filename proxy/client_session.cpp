@@ -77,7 +77,9 @@ client_session::client_session(tcp::socket socket, server_context& context)
     : socket_(std::move(socket)), context_(context), id_(context.next_client_id++) {
   error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
-  peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  address_ = ec ? "unknown" : remote.address().to_string();
+  peer_ = ec ? "unknown" : address_ + ":" + std::to_string(remote.port());
+  ++context.connections_by_address[address_];
   prepare_socket(socket_);
   registration_ = context_.sessions.insert(context_.sessions.end(), this);
   context_.pool->metrics().client_connections.Increment();
@@ -96,6 +98,61 @@ std::chrono::milliseconds client_session::waited() const {
 
 client_session::~client_session() {
   context_.sessions.erase(registration_);
+  if (auto it = context_.connections_by_address.find(address_);
+      it != context_.connections_by_address.end() && --it->second == 0)
+    context_.connections_by_address.erase(it);
+  if (authenticated_) {
+    if (auto it = context_.connections_by_user.find(user_);
+        it != context_.connections_by_user.end() && --it->second == 0)
+      context_.connections_by_user.erase(it);
+  }
+}
+
+void client_session::close_for(std::string_view reason) {
+  log(log_level::info, subject(), "close reason=", reason);
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+std::chrono::milliseconds client_session::idle_for(pool::time_point now) const {
+  if (busy_) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now - last_activity_);
+}
+
+std::chrono::milliseconds client_session::running_for(pool::time_point now) const {
+  if (!busy_) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now - command_started_);
+}
+
+std::optional<std::pair<std::uint16_t, std::string>> client_session::refuse_before_login() {
+  const config& settings = *context_.settings;
+  auto& metrics = context_.pool->metrics();
+  if (settings.max_client_connections > 0 &&
+      context_.sessions.size() > settings.max_client_connections) {
+    metrics.rejected(metrics::rejection::max_client_connections).Increment();
+    return std::pair{protocol::server_error::too_many_connections,
+                     std::string("Too many connections")};
+  }
+  const std::size_t per_address = settings.connections_allowed_from(address_);
+  if (per_address > 0 && context_.connections_by_address[address_] > per_address) {
+    metrics.rejected(metrics::rejection::per_address).Increment();
+    return std::pair{sluice_error::too_many_from_address, "sluice: too many connections from " +
+                                                              address_ + " (limit " +
+                                                              std::to_string(per_address) + ")"};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<std::uint16_t, std::string>> client_session::refuse_after_login() {
+  const std::size_t allowed = context_.settings->connections_allowed_for(user_);
+  if (allowed > 0 && context_.connections_by_user[user_] >= allowed) {
+    context_.pool->metrics().rejected(metrics::rejection::per_user).Increment();
+    return std::pair{protocol::server_error::too_many_user_connections,
+                     "User '" + user_ +
+                         "' already has more than 'max_user_connections' active "
+                         "connections"};
+  }
+  return std::nullopt;
 }
 
 std::string client_session::subject() const {
@@ -124,8 +181,8 @@ awaitable<void> client_session::run() {
     co_return;
   }
   if (!std::get<0>(login)) co_return;
-  authenticated_ = true;
   log(log_level::info, subject(), "login");
+  last_activity_ = pool::clock::now();
   co_await command_loop();
   if (backend_) co_await end_lease(true);
   log(log_level::info, subject(), "close reason=client_quit");
@@ -152,6 +209,18 @@ awaitable<bool> client_session::handshake() {
     co_await send_error(0, sluice_error::shutting_down, "08004", "sluice is shutting down");
     co_return false;
   }
+  // Over a frontend limit: an ERR in place of the greeting, as MySQL does for 1040. It names
+  // only this client's own address and the limit, nothing about other clients or the backend.
+  if (auto refusal = refuse_before_login()) {
+    co_await send_error(
+        0, refusal->first,
+        refusal->first == protocol::server_error::too_many_connections ? "08004" : "HY000",
+        refusal->second);
+    log(log_level::info, subject(), "reject reason=",
+        refusal->first == protocol::server_error::too_many_connections ? "max_client_connections"
+                                                                       : "per_address");
+    co_return false;
+  }
   if (!co_await send_payload(0)) co_return false;
 
   frame f;
@@ -174,6 +243,14 @@ awaitable<bool> client_session::handshake() {
     co_return false;
   reset_session_vars((capabilities_ & cap::connect_with_db) ? response->database : "",
                      response->character_set ? response->character_set : default_collation);
+  if (auto refusal = refuse_after_login()) {
+    co_await send_error(sequence_id, refusal->first, "42000", refusal->second);
+    log(log_level::info, subject(), "reject reason=per_user");
+    co_return false;
+  }
+  authenticated_ = true;
+  ++context_.connections_by_user[user_];
+  tenant_ = context_.pool->tenant_of(user_);
   co_return co_await send_ok(sequence_id);
 }
 
@@ -253,8 +330,11 @@ awaitable<void> client_session::command_loop() {
       co_return;
     }
     busy_ = true;
+    command_started_ = pool::clock::now();
+    kill_requested = false;
     const outcome result = co_await dispatch(f);
     busy_ = false;
+    last_activity_ = pool::clock::now();
     if (result == outcome::close) co_return;
   }
 }
@@ -413,7 +493,7 @@ awaitable<client_session::outcome> client_session::forward(const frame& f, shape
 awaitable<client_session::outcome> client_session::lease_backend(std::uint8_t sequence_id) {
   const auto started = pool::clock::now();
   waiting_since_ = started;
-  auto leased = co_await context_.pool->acquire(backend_variant(), socket_);
+  auto leased = co_await context_.pool->acquire(backend_variant(), tenant_, socket_);
   waiting_since_.reset();
   if (leased) {
     backend_ = std::move(*leased);
@@ -438,6 +518,10 @@ awaitable<client_session::outcome> client_session::lease_backend(std::uint8_t se
     code = sluice_error::queue_full;
     message = "sluice: too many statements wait for a backend of pool '" + pool.name() +
               "' (max_waiting=" + std::to_string(limits.max_waiting) + ")";
+  } else if (error == pool::pool_errc::user_queue_full) {
+    code = sluice_error::user_queue_full;
+    message = "sluice: too many statements of user '" + user_ + "' wait for a backend of pool '" +
+              pool.name() + "' (its max_waiting)";
   } else if (error == pool::pool_errc::backend_unavailable) {
     code = sluice_error::backend_unavailable;
     message = "sluice: the backend of pool '" + pool.name() + "' is unavailable (" +

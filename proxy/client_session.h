@@ -24,6 +24,8 @@ inline constexpr std::uint16_t queue_full = 7002;
 inline constexpr std::uint16_t backend_unavailable = 7003;
 inline constexpr std::uint16_t backend_lost = 7004;
 inline constexpr std::uint16_t shutting_down = 7005;
+inline constexpr std::uint16_t too_many_from_address = 7006;
+inline constexpr std::uint16_t user_queue_full = 7007;
 }  // namespace sluice_error
 
 // Serves one client until it leaves; the coroutine frame owns the session.
@@ -41,6 +43,16 @@ class client_session {
   void close_if_idle();
   // Drain timeout: close the client whatever it is doing.
   void force_close();
+  // A timeout fired: close the client connection; its backend is reset and returned.
+  void close_for(std::string_view reason);
+  // Idle time since the last command ended (zero while one runs).
+  std::chrono::milliseconds idle_for(pool::time_point now) const;
+  // How long the current command has run (zero when idle).
+  std::chrono::milliseconds running_for(pool::time_point now) const;
+  bool in_transaction() const noexcept { return in_transaction_; }
+  bool busy() const noexcept { return busy_; }
+  // query_timeout: the backend statement is being killed (once per statement).
+  bool kill_requested = false;
 
   std::uint32_t id() const noexcept { return id_; }
   const std::string& user() const noexcept { return user_; }
@@ -62,6 +74,9 @@ class client_session {
   enum class outcome { keep_going, close };
 
   awaitable<bool> handshake();
+  // [limits] checks before the greeting (connections, per address) and after login (per user).
+  std::optional<std::pair<std::uint16_t, std::string>> refuse_before_login();
+  std::optional<std::pair<std::uint16_t, std::string>> refuse_after_login();
   awaitable<bool> authenticate(std::string_view user, std::string_view plugin, std::string token,
                                std::uint8_t& sequence_id);
   awaitable<void> command_loop();
@@ -90,6 +105,10 @@ class client_session {
   int backend_variant() const noexcept;
   std::string subject() const;
 
+ public:
+  std::string subject_text() const { return subject(); }
+
+ private:
   tcp::socket socket_;
   server_context& context_;
   std::uint32_t id_;
@@ -108,6 +127,10 @@ class client_session {
   bool hold_for_next_ = false;  // the last statement left warnings a SHOW WARNINGS may read
   bool busy_ = false;           // a command is being served
   bool authenticated_ = false;
+  std::string address_;  // the peer's IP, for per-address limits
+  int tenant_ = 0;       // the pool's queue and share for this client's user
+  pool::time_point last_activity_ = pool::clock::now();
+  pool::time_point command_started_{};
   std::optional<pool::time_point> waiting_since_;  // set while the statement waits for a backend
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   std::list<client_session*>::iterator registration_;

@@ -198,6 +198,44 @@ const std::map<std::string, setter>& known_keys() {
        [](config& c, const std::string& v, const std::string& k) {
          c.pool.max_waiting = parse_unsigned(v, k);
        }},
+      {"limits.max_client_connections", [](config& c, const std::string& v, const std::string& k) {
+         c.max_client_connections = parse_unsigned(v, k);
+       }},
+      {"limits.max_connections_per_user", [](config& c, const std::string& v, const std::string& k) {
+         c.max_connections_per_user = parse_unsigned(v, k);
+       }},
+      {"limits.max_connections_per_address",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.max_connections_per_address = parse_unsigned(v, k);
+       }},
+      {"limits.client_idle_timeout", [](config& c, const std::string& v, const std::string& k) {
+         c.client_idle_timeout = parse_duration(v, k);
+       }},
+      {"limits.idle_in_transaction_timeout",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.idle_in_transaction_timeout = parse_duration(v, k);
+       }},
+      {"limits.query_timeout", [](config& c, const std::string& v, const std::string& k) {
+         c.query_timeout = parse_duration(v, k);
+       }},
+      {"queue.max_waiting_per_user", [](config& c, const std::string& v, const std::string& k) {
+         c.max_waiting_per_user = parse_unsigned(v, k);
+       }},
+      {"backend.reserve_connections", [](config& c, const std::string& v, const std::string& k) {
+         c.pool.reserve_connections = parse_unsigned(v, k);
+       }},
+      {"backend.reserve_after", [](config& c, const std::string& v, const std::string& k) {
+         c.pool.reserve_after = parse_duration(v, k);
+       }},
+      {"backend.connect_rate",
+       [](config& c, const std::string& v, const std::string& k) {
+         double rate = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), rate);
+         if (v.empty() || ec != std::errc() || end != v.data() + v.size() || rate < 0)
+           throw config_error(k + ": expected connection attempts per second (0: no limit), got '" +
+                              v + "'");
+         c.pool.connect_rate = rate;
+       }},
       {"metrics.listen",
        [](config& c, const std::string& v, const std::string& k) {
          if (v.empty() || lower(v) == "off")
@@ -246,7 +284,57 @@ const std::map<std::string, setter>& known_keys() {
   return keys;
 }
 
+void apply_user_key(config::user_policy& p, const std::string& key, const std::string& value,
+                    const std::string& where) {
+  if (key == "max_connections")
+    p.max_connections = parse_unsigned(value, where);
+  else if (key == "max_backend_connections")
+    p.share.max_leases = parse_unsigned(value, where);
+  else if (key == "weight")
+    p.share.weight = static_cast<unsigned>(positive(parse_unsigned(value, where), where));
+  else if (key == "max_waiting")
+    p.share.max_waiting = parse_unsigned(value, where);
+  else
+    throw config_error(where +
+                       ": unknown key (use max_connections, max_backend_connections, "
+                       "weight or max_waiting)");
+}
+
+config::address_limit parse_address_limit(const std::string& cidr, const std::string& value) {
+  config::address_limit limit;
+  limit.cidr = cidr;
+  const auto slash = cidr.find('/');
+  const std::string address = cidr.substr(0, slash);
+  limit.v6 = address.find(':') != std::string::npos;
+  if (inet_pton(limit.v6 ? AF_INET6 : AF_INET, address.c_str(), limit.network.data()) != 1)
+    throw config_error("[address_limits] " + cidr + ": not an IP address or CIDR block");
+  const unsigned max_bits = limit.v6 ? 128 : 32;
+  limit.prefix_bits = slash == std::string::npos
+                          ? max_bits
+                          : static_cast<unsigned>(
+                                parse_unsigned(cidr.substr(slash + 1), "[address_limits] " + cidr));
+  if (limit.prefix_bits > max_bits)
+    throw config_error("[address_limits] " + cidr + ": prefix longer than the address");
+  limit.max_connections = parse_unsigned(value, "[address_limits] " + cidr);
+  return limit;
+}
+
+bool in_block(const config::address_limit& block, const std::array<std::uint8_t, 16>& address) {
+  unsigned bits = block.prefix_bits;
+  for (std::size_t i = 0; bits > 0; ++i) {
+    const unsigned take = std::min(bits, 8u);
+    const auto mask = static_cast<std::uint8_t>(0xFF << (8 - take));
+    if ((address[i] & mask) != (block.network[i] & mask)) return false;
+    bits -= take;
+  }
+  return true;
+}
+
 void validate(const config& c, const std::string& origin) {
+  for (const auto& entry : c.user_policies) {
+    if (!c.users.contains(entry.first))
+      throw config_error(origin + ": [user." + entry.first + "] names a user missing from [users]");
+  }
   if (c.min_idle_exceeds_cap())
     throw config_error(origin + ": backend.min_idle (" + std::to_string(c.pool.min_idle) +
                        ") exceeds backend.max_connections (" +
@@ -256,6 +344,12 @@ void validate(const config& c, const std::string& origin) {
 std::string duration_text(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
   return std::to_string(d.count()) + "ms";
+}
+
+std::string rate_text(double rate) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", rate);
+  return text;
 }
 
 std::string endpoint_text(const std::optional<endpoint>& e) {
@@ -303,10 +397,15 @@ config parse_config(const std::string& text, const std::string& origin,
     if (stripped.empty() || stripped[0] == ';' || stripped[0] == '#') continue;
     if (stripped.front() == '[') {
       if (stripped.back() != ']') fail("section header '" + stripped + "' lacks a closing ]");
-      section = lower(trim(std::string_view(stripped).substr(1, stripped.size() - 2)));
-      static const std::set<std::string> sections = {"sluice", "backend", "queue", "users",
-                                                     "log",    "metrics", "admin"};
-      if (!sections.contains(section)) fail("unknown section [" + section + "]");
+      const std::string name = trim(std::string_view(stripped).substr(1, stripped.size() - 2));
+      // [user.NAME] keeps the user name's case.
+      section = lower(name).starts_with("user.") ? "user." + name.substr(5) : lower(name);
+      static const std::set<std::string> sections = {"sluice", "backend", "queue",
+                                                     "users",  "log",     "metrics",
+                                                     "admin",  "limits",  "address_limits"};
+      if (!sections.contains(section) && !section.starts_with("user."))
+        fail("unknown section [" + section + "]");
+      if (section.starts_with("user.")) c.user_policies[section.substr(5)];
       continue;
     }
     const auto eq = stripped.find('=');
@@ -318,6 +417,23 @@ config parse_config(const std::string& text, const std::string& origin,
     if (section == "users") {
       if (c.users.contains(key)) fail("[users] " + key + ": defined twice");
       c.users[key] = value;
+      continue;
+    }
+    if (section == "address_limits") {
+      try {
+        c.address_limits.push_back(parse_address_limit(key, value));
+      } catch (const config_error& e) {
+        fail(e.what());
+      }
+      continue;
+    }
+    if (section.starts_with("user.")) {
+      try {
+        apply_user_key(c.user_policies[section.substr(5)], lower(key), value,
+                       "[" + section + "] " + key);
+      } catch (const config_error& e) {
+        fail(e.what());
+      }
       continue;
     }
     const std::string full = section + "." + lower(key);
@@ -390,6 +506,16 @@ bool runtime_changeable(const std::string& key) {
                                              "backend.max_lifetime",
                                              "queue.timeout",
                                              "queue.max_waiting",
+                                             "queue.max_waiting_per_user",
+                                             "backend.reserve_connections",
+                                             "backend.reserve_after",
+                                             "backend.connect_rate",
+                                             "limits.max_client_connections",
+                                             "limits.max_connections_per_user",
+                                             "limits.max_connections_per_address",
+                                             "limits.client_idle_timeout",
+                                             "limits.idle_in_transaction_timeout",
+                                             "limits.query_timeout",
                                              "log.info_rate_limit",
                                              "log.level",
                                              "sluice.shutdown_timeout",
@@ -414,6 +540,16 @@ std::vector<std::pair<std::string, std::string>> describe_config(const config& c
       {"backend.max_lifetime", duration_text(c.pool.max_lifetime)},
       {"queue.timeout", duration_text(c.pool.queue_timeout)},
       {"queue.max_waiting", std::to_string(c.pool.max_waiting)},
+      {"queue.max_waiting_per_user", std::to_string(c.max_waiting_per_user)},
+      {"backend.reserve_connections", std::to_string(c.pool.reserve_connections)},
+      {"backend.reserve_after", duration_text(c.pool.reserve_after)},
+      {"backend.connect_rate", rate_text(c.pool.connect_rate)},
+      {"limits.max_client_connections", std::to_string(c.max_client_connections)},
+      {"limits.max_connections_per_user", std::to_string(c.max_connections_per_user)},
+      {"limits.max_connections_per_address", std::to_string(c.max_connections_per_address)},
+      {"limits.client_idle_timeout", duration_text(c.client_idle_timeout)},
+      {"limits.idle_in_transaction_timeout", duration_text(c.idle_in_transaction_timeout)},
+      {"limits.query_timeout", duration_text(c.query_timeout)},
       {"log.level", level_text(c.log)},
       {"log.format", c.log_format == log_format::json ? "json" : "plain"},
       {"log.info_rate_limit", std::to_string(c.log_info_rate_limit)},
@@ -421,6 +557,32 @@ std::vector<std::pair<std::string, std::string>> describe_config(const config& c
       {"admin.listen", endpoint_text(c.admin_listen)},
       {"admin.password", c.admin_password.empty() ? "" : "***"},
   };
+}
+
+}  // namespace sluice::proxy
+
+namespace sluice::proxy {
+
+std::size_t config::connections_allowed_from(const std::string& address) const {
+  std::array<std::uint8_t, 16> bytes{};
+  const bool v6 = address.find(':') != std::string::npos;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes.data()) != 1)
+    return max_connections_per_address;
+  const address_limit* best = nullptr;
+  for (const auto& block : address_limits)
+    if (block.v6 == v6 && in_block(block, bytes) &&
+        (!best || block.prefix_bits > best->prefix_bits))
+      best = &block;
+  return best ? best->max_connections : max_connections_per_address;
+}
+
+std::size_t config::connections_allowed_for(const std::string& user) const {
+  std::size_t own = 0;
+  if (const auto it = user_policies.find(user); it != user_policies.end())
+    own = it->second.max_connections;
+  if (own == 0) return max_connections_per_user;
+  if (max_connections_per_user == 0) return own;
+  return std::min(own, max_connections_per_user);
 }
 
 }  // namespace sluice::proxy

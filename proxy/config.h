@@ -1,6 +1,7 @@
 // sluice's configuration: the INI keys, their defaults (written here and nowhere else) and parsing.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -39,9 +40,43 @@ struct config {
   std::string backend_password;
   std::chrono::milliseconds connect_timeout{5'000};
   // [backend] max_connections/min_idle/idle_timeout/max_lifetime and [queue] timeout/max_waiting
-  pool::pool_limits pool;
+  pool::pool_limits pool = [] {
+    pool::pool_limits limits;
+    limits.connect_rate = 100;  // a burst of new statements cannot become a reconnect storm
+    return limits;
+  }();
   // [users] name = password
   std::map<std::string, std::string> users;
+  // [user.NAME] a user's own limits (absent: none of its own)
+  struct user_policy {
+    std::size_t max_connections = 0;  // client connections of this user (0: no own limit)
+    pool::tenant_limits share;        // max_backend_connections, weight, max_waiting
+  };
+  std::map<std::string, user_policy> user_policies;
+  // [limits] frontend limits and timeouts that free backends (0: off)
+  std::size_t max_client_connections = 10000;
+  std::size_t max_connections_per_user = 0;
+  std::size_t max_connections_per_address = 0;
+  std::chrono::milliseconds client_idle_timeout{0};
+  std::chrono::milliseconds idle_in_transaction_timeout{0};
+  std::chrono::milliseconds query_timeout{0};
+  // [address_limits] CIDR = max connections from addresses in it (overrides the per-address limit)
+  struct address_limit {
+    std::string cidr;
+    std::array<std::uint8_t, 16> network{};
+    unsigned prefix_bits = 0;
+    bool v6 = false;
+    std::size_t max_connections = 0;
+  };
+  std::vector<address_limit> address_limits;
+  // [queue] max_waiting_per_user (0: only the global max_waiting)
+  std::size_t max_waiting_per_user = 0;
+
+  // The per-address limit for an address (its most specific [address_limits] entry, else
+  // max_connections_per_address); 0 means no limit.
+  std::size_t connections_allowed_from(const std::string& address) const;
+  // The user's client connection limit (the smaller of its own and max_connections_per_user).
+  std::size_t connections_allowed_for(const std::string& user) const;
   // [log]
   log_level log = log_level::info;
   enum log_format log_format = log_format::plain;

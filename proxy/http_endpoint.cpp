@@ -70,10 +70,9 @@ awaitable<void> http_endpoint::serve(tcp::socket socket) {
   std::string request;
   asio::steady_timer timer(io_);
   timer.expires_after(request_timeout);
-  auto read = co_await (
-      asio::async_read_until(socket, asio::dynamic_buffer(request, max_request), "\r\n\r\n",
-                             use_nothrow) ||
-      timer.async_wait(use_nothrow));
+  auto read = co_await (asio::async_read_until(socket, asio::dynamic_buffer(request, max_request),
+                                               "\r\n\r\n", use_nothrow) ||
+                        timer.async_wait(use_nothrow));
   if (read.index() == 1) co_return;
   if (std::get<0>(std::get<0>(read))) co_return;  // closed, or a request over max_request
   // "GET /path HTTP/1.1"
@@ -103,8 +102,7 @@ std::string http_endpoint::respond(std::string_view path) const {
                     serializer.Serialize(registry_->Collect()));
   }
   if (path == "/ready") {
-    if (health_.ready.load() && health_.live())
-      return response(200, "OK", "text/plain", "ready\n");
+    if (health_.ready.load() && health_.live()) return response(200, "OK", "text/plain", "ready\n");
     return response(503, "Service Unavailable", "text/plain",
                     health_.live() ? "not ready: no backend connection can be made\n"
                                    : "not ready: the event loop is stalled\n");

@@ -20,7 +20,7 @@ namespace sluice::proxy {
 
 // Written by the event loop, read by the HTTP thread.
 struct health_state {
-  std::atomic<bool> ready{false};  // a backend connection exists or was just made
+  std::atomic<bool> ready{false};                  // a backend connection exists or was just made
   std::atomic<std::int64_t> loop_heartbeat_ms{0};  // steady clock, updated as the loop turns
 
   static std::int64_t now_ms() {

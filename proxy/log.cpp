@@ -79,13 +79,19 @@ bool within_budget(std::size_t& suppressed_before) {
 
 }  // namespace
 
-void set_log_level(log_level level) noexcept { current_level = level; }
-void set_log_format(log_format format) noexcept { current_format = format; }
+void set_log_level(log_level level) noexcept {
+  current_level = level;
+}
+void set_log_format(log_format format) noexcept {
+  current_format = format;
+}
 void set_log_info_rate_limit(std::size_t lines_per_second) noexcept {
   info_budget = lines_per_second;
 }
 
-bool log_enabled(log_level level) noexcept { return level <= current_level.load(); }
+bool log_enabled(log_level level) noexcept {
+  return level <= current_level.load();
+}
 
 std::string format_log_line(log_level level, std::string_view subject, std::string_view text,
                             log_format format) {
@@ -100,8 +106,8 @@ std::string format_log_line(log_level level, std::string_view subject, std::stri
     return line;
   }
   // JSON: the first word is the event, key=value words become fields, the rest is "detail".
-  std::string line = "{\"time\":" + json_string(timestamp()) +
-                     ",\"level\":" + json_string(level_word(level));
+  std::string line =
+      "{\"time\":" + json_string(timestamp()) + ",\"level\":" + json_string(level_word(level));
   if (!subject.empty()) line += ",\"subject\":" + json_string(subject);
   std::string detail;
   std::size_t pos = 0;
@@ -132,10 +138,10 @@ void write_log_line(log_level level, std::string_view subject, std::string_view 
     std::size_t suppressed_before = 0;
     const bool allowed = within_budget(suppressed_before);
     if (suppressed_before > 0)
-      emit(format_log_line(log_level::warn, "",
-                           "log_suppressed lines=" + std::to_string(suppressed_before) +
-                               " reason=info_rate_limit",
-                           format));
+      emit(format_log_line(
+          log_level::warn, "",
+          "log_suppressed lines=" + std::to_string(suppressed_before) + " reason=info_rate_limit",
+          format));
     if (!allowed) return;
   }
   emit(format_log_line(level, subject, text, format));

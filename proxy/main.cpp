@@ -1,9 +1,9 @@
 // sluice's entry point: command line, configuration, signals, the event loop.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstring>
 #include <functional>
@@ -27,7 +27,8 @@ void check_open_files_limit(const sluice::proxy::config& settings) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   if (limit.rlim_cur >= needed) return;
-  const rlim_t wanted = limit.rlim_max == RLIM_INFINITY ? needed : std::min<rlim_t>(needed, limit.rlim_max);
+  const rlim_t wanted =
+      limit.rlim_max == RLIM_INFINITY ? needed : std::min<rlim_t>(needed, limit.rlim_max);
   if (wanted > limit.rlim_cur) {
     limit.rlim_cur = wanted;
     setrlimit(RLIMIT_NOFILE, &limit);

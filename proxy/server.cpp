@@ -53,7 +53,8 @@ void server::start() {
   acceptor_.listen(asio::socket_base::max_listen_connections);
   health_.loop_heartbeat_ms = health_state::now_ms();
   if (settings_.metrics_listen) {
-    http_ = std::make_unique<http_endpoint>(*settings_.metrics_listen, metrics_.registry(), health_);
+    http_ =
+        std::make_unique<http_endpoint>(*settings_.metrics_listen, metrics_.registry(), health_);
     http_->start();
     log(log_level::info, "", "metrics on http://", address_of(*settings_.metrics_listen),
         "/metrics (and /ready, /live)");
@@ -64,6 +65,7 @@ void server::start() {
         [this](const admin_command& cmd) { return commands_.run(cmd); });
     admin_->start();
   }
+  apply_shares();
   pool_.start();
   refresh_gauges();
   schedule_refresh();
@@ -87,6 +89,12 @@ awaitable<void> server::accept_loop() {
     }
     asio::co_spawn(io_, serve_client(std::move(socket), context_), asio::detached);
   }
+}
+
+void server::apply_shares() {
+  std::map<std::string, pool::tenant_limits> shares;
+  for (const auto& [user, policy] : settings_.user_policies) shares[user] = policy.share;
+  pool_.set_shares(shares, settings_.max_waiting_per_user);
 }
 
 void server::schedule_refresh() {
@@ -145,7 +153,42 @@ void server::refresh_gauges() {
       std::chrono::duration<double>(core.limits().queue_timeout).count());
   metrics_.max_wait_seconds.Set(std::chrono::duration<double>(pool_.oldest_wait()).count());
   metrics_.paused.Set(pool_.paused() ? 1.0 : 0.0);
+  metrics_.reserve_in_use.Set(static_cast<double>(core.reserve_in_use()));
   commands_.sample();
+  enforce_timeouts();
+}
+
+void server::enforce_timeouts() {
+  // Checked on this periodic round rather than with a timer per statement: nothing is paid on
+  // the forwarding path, and a quarter second is precision enough for these limits.
+  const auto now = pool::clock::now();
+  const auto& s = settings_;
+  std::vector<client_session*> idle_clients, idle_in_transaction;
+  for (client_session* c : context_.sessions) {
+    if (!c->authenticated()) continue;
+    const auto idle = c->idle_for(now);
+    if (!c->busy() && c->in_transaction() && s.idle_in_transaction_timeout.count() > 0 &&
+        idle >= s.idle_in_transaction_timeout) {
+      idle_in_transaction.push_back(c);
+    } else if (!c->busy() && s.client_idle_timeout.count() > 0 && idle >= s.client_idle_timeout) {
+      idle_clients.push_back(c);
+    } else if (c->busy() && s.query_timeout.count() > 0 && !c->kill_requested &&
+               c->backend_thread_id() != 0 && c->running_for(now) >= s.query_timeout) {
+      c->kill_requested = true;
+      metrics_.timeouts("query").Increment();
+      log(log_level::info, c->subject_text(), "kill_query reason=query_timeout backend=S-",
+          c->backend_id());
+      pool_.kill_query(c->backend_thread_id());
+    }
+  }
+  for (client_session* c : idle_in_transaction) {
+    metrics_.timeouts("idle_in_transaction").Increment();
+    c->close_for("idle_in_transaction_timeout");  // its backend is rolled back and returned
+  }
+  for (client_session* c : idle_clients) {
+    metrics_.timeouts("client_idle").Increment();
+    c->close_for("client_idle_timeout");
+  }
 }
 
 std::string server::reload() {
@@ -193,6 +236,7 @@ void server::apply(const config& next) {
   settings_.metrics_listen = kept.metrics_listen;
   settings_.admin_listen = kept.admin_listen;
   if (admin_) admin_->set_password(settings_.admin_password);
+  apply_shares();
   set_log_level(settings_.log);
   set_log_format(settings_.log_format);
   set_log_info_rate_limit(settings_.log_info_rate_limit);

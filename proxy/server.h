@@ -47,6 +47,8 @@ class server {
   awaitable<void> wait_for_drain(std::chrono::milliseconds timeout);
   void schedule_refresh();
   void refresh_gauges();
+  void enforce_timeouts();
+  void apply_shares();
 
   asio::io_context& io_;
   config settings_;

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <list>
+#include <map>
+#include <string>
 
 #include "proxy/backend_pool.h"
 #include "proxy/config.h"
@@ -18,6 +20,9 @@ struct server_context {
   bool draining = false;
   // Live sessions, so that a drain can close the idle ones.
   std::list<client_session*> sessions;
+  // Client connections by source address and by authenticated user (for the [limits]).
+  std::map<std::string, std::size_t, std::less<>> connections_by_address;
+  std::map<std::string, std::size_t, std::less<>> connections_by_user;
 };
 
 }  // namespace sluice::proxy
