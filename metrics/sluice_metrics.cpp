@@ -65,11 +65,11 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
                            "Transactions that ended on a backend (commit or rollback).",
                            {{"pool", pool}})),
       bytes_from_clients(counter(*registry_, "sluice_client_bytes_total",
-                                 "Bytes of client commands forwarded to backends.",
+                                 "Bytes relayed for clients (in: their commands, out: responses).",
                                  {{"pool", pool}, {"direction", "in"}})),
       bytes_to_clients(BuildCounter()
                            .Name("sluice_client_bytes_total")
-                           .Help("Bytes of client commands forwarded to backends.")
+                           .Help("Bytes relayed for clients (in: their commands, out: responses).")
                            .Register(*registry_)
                            .Add({{"pool", pool}, {"direction", "out"}})),
       statement_seconds(histogram(*registry_, "sluice_statement_duration_seconds",

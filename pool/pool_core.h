@@ -15,7 +15,9 @@
 #include <array>
 #include <cassert>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
+#include <deque>
 #include <list>
 #include <optional>
 #include <string>
@@ -146,7 +148,6 @@ class pool_core {
 
   pool_core(pool_limits limits, pool_hooks<Conn>& hooks) : limits_(limits), hooks_(hooks) {
     tenants_.resize(1);
-    connect_tokens_ = std::max(1.0, limits_.connect_rate);
   }
   pool_core(const pool_core&) = delete;
   pool_core& operator=(const pool_core&) = delete;
@@ -202,7 +203,12 @@ class pool_core {
     } else if (now - c.opened_at >= limits_.max_lifetime) {
       hooks_.close_connection(std::move(c), close_reason::max_lifetime);
     } else if (total() >= cap(now)) {
-      hooks_.close_connection(std::move(c), close_reason::cap_lowered);
+      // Over the cap in force. Short of max + reserve, that cap is max_connections because the
+      // reserve is closed (no statement waited reserve_after): a reserve connection came back.
+      const bool reserve = limits_.reserve_connections > 0 &&
+                           total() < limits_.max_connections + limits_.reserve_connections;
+      hooks_.close_connection(std::move(c),
+                              reserve ? close_reason::reserve_returned : close_reason::cap_lowered);
     } else if (total() >= limits_.max_connections && waiting_ == 0) {
       hooks_.close_connection(std::move(c), close_reason::reserve_returned);
     } else {
@@ -327,7 +333,11 @@ class pool_core {
   // leased one; leases over the cap close when they come back.
   void set_limits(const pool_limits& limits, time_point now) {
     limits_ = limits;
-    connect_tokens_ = std::min(connect_tokens_, std::max(1.0, limits_.connect_rate));
+    // The timeout in force applies to every waiting statement (order within a queue is kept,
+    // since all of them share it), so a lowered timeout reaches those already queued.
+    for (auto& t : tenants_)
+      for (waiter<Conn>* w : t.queue) w->deadline = w->queued_at_ + limits_.queue_timeout;
+    expire(now);
     while (total() > cap(now) && !idle_.empty()) {
       auto c = std::move(idle_.back().connection);
       idle_.pop_back();
@@ -448,20 +458,28 @@ class pool_core {
                        [variant](const idle_entry& e) { return e.connection.variant == variant; });
   }
 
+  bool rate_limited() const noexcept {
+    return limits_.connect_rate > 0 && std::isfinite(limits_.connect_rate);
+  }
+
+  // connect_rate: at most N attempts in any N / rate seconds (N = the rate, at least 1), so a
+  // burst may open N at once but no second sees more attempts than the rate. (A token bucket
+  // holding N lets its full bucket and its refill through in the same second: twice the rate.)
   bool may_connect(time_point now) {
     // While the backend is failing, one probe at a time once the retry delay has passed.
     if (failures_ > 0 && (now < down_until_ || opening_total_ > 0)) return false;
-    if (limits_.connect_rate <= 0) return true;
-    const double elapsed = std::chrono::duration<double>(now - tokens_at_).count();
-    tokens_at_ = now;
-    const double burst = std::max(1.0, limits_.connect_rate);  // at least one attempt at a time
-    connect_tokens_ = std::min(burst, connect_tokens_ + elapsed * limits_.connect_rate);
-    return connect_tokens_ >= 1.0;
+    if (!rate_limited()) return true;
+    const double allowed = std::max(1.0, std::floor(limits_.connect_rate));
+    const auto window = std::chrono::duration_cast<clock::duration>(
+        std::chrono::duration<double>(allowed / limits_.connect_rate));
+    while (!recent_attempts_.empty() && now - recent_attempts_.front() >= window)
+      recent_attempts_.pop_front();
+    return static_cast<double>(recent_attempts_.size()) < allowed;
   }
 
   void start_open(int variant, time_point now) {
     assert(total() < cap(now) && "pool cap exceeded");
-    if (limits_.connect_rate > 0) connect_tokens_ -= 1.0;
+    if (rate_limited()) recent_attempts_.push_back(now);
     ++opening_[variant];
     ++opening_total_;
     hooks_.open_connection(variant);
@@ -569,8 +587,7 @@ class pool_core {
   std::size_t opening_total_ = 0;
   unsigned failures_ = 0;
   time_point down_until_{};
-  double connect_tokens_ = 0;
-  time_point tokens_at_{};
+  std::deque<time_point> recent_attempts_;  // connection attempts within the connect_rate window
   std::string last_error_;
   bool shutting_down_ = false;
   bool paused_ = false;

@@ -179,12 +179,20 @@ void backend_pool::open_connection(int variant) {
             std::chrono::duration<double>(now - started).count());
         if (!opened) {
           metrics_.backend_connect_failures.Increment();
-          log(log_level::warn, "S-" + std::to_string(id), "connect failed reason=", opened.error());
           core_.on_open_failed(variant, opened.error(), now);
+          // While the backend stays down, probes fail every connect_retry: log the first failure
+          // and then one line per half minute, so an outage cannot flood the journal.
+          const unsigned failures = core_.consecutive_connect_failures();
+          if (failures == 1 || now - last_failure_logged_ >= std::chrono::seconds(30)) {
+            last_failure_logged_ = now;
+            log(log_level::warn, "S-" + std::to_string(id), "connect failed attempts=", failures,
+                " reason=", opened.error());
+          }
           co_return;
         }
         metrics_.backend_connects.Increment();
         ever_connected_ = true;
+        lost_since_connect_ = false;
         if (server_version_.empty()) server_version_ = opened->server_version;
         auto& c = *opened->connection;
         log(log_level::debug, c.subject(), "connected server_thread_id=", c.server_thread_id);
@@ -195,6 +203,7 @@ void backend_pool::open_connection(int variant) {
 
 void backend_pool::close_connection(lease c, pool::close_reason why) {
   metrics_.backend_closed(pool::to_string(why)).Increment();
+  if (why == pool::close_reason::broken) lost_since_connect_ = true;
   log(why == pool::close_reason::broken ? log_level::info : log_level::debug, c.conn->subject(),
       "close reason=", pool::to_string(why));
   close_backend(*c.conn);
@@ -303,13 +312,15 @@ void backend_pool::watch_idle(backend_connection& c) {
 }
 
 void backend_pool::arm_deadline_timer() {
-  if (deadline_armed_) return;
   const auto next = core_.next_deadline();
   if (!next) return;
+  // Re-arm only for an earlier deadline; the generation tells a stale wake-up from the current.
+  if (deadline_armed_ && deadline_timer_.expiry() <= *next) return;
   deadline_armed_ = true;
+  const std::uint64_t generation = ++deadline_generation_;
   deadline_timer_.expires_at(*next);
-  deadline_timer_.async_wait([this, alive = alive_](error_code ec) {
-    if (!*alive) return;
+  deadline_timer_.async_wait([this, alive = alive_, generation](error_code ec) {
+    if (!*alive || generation != deadline_generation_) return;
     deadline_armed_ = false;
     if (ec || stopped_) return;
     core_.expire(clock::now());

@@ -52,6 +52,9 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   // no session and lives for one statement).
   void kill_query(std::uint32_t server_thread_id);
   bool ever_connected() const noexcept { return ever_connected_; }
+  // A connection broke (e.g. the server closed it) since the last successful connect: whether
+  // the backend can still be reached is unknown until a connect succeeds again.
+  bool lost_since_connect() const noexcept { return lost_since_connect_; }
   void resume();
   bool paused() const noexcept { return core_.paused(); }
   void set_limits(const pool::pool_limits& limits);
@@ -77,10 +80,13 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   pool::pool_core<backend_ptr> core_;
   asio::steady_timer deadline_timer_;
   bool deadline_armed_ = false;
+  std::uint64_t deadline_generation_ = 0;
   asio::steady_timer upkeep_timer_;
   std::uint64_t next_backend_id_ = 1;
   std::string server_version_;
   bool ever_connected_ = false;
+  pool::time_point last_failure_logged_{};
+  bool lost_since_connect_ = false;
   std::map<std::string, int, std::less<>> tenants_;
   std::map<std::string, pool::tenant_limits, std::less<>> shares_;
   std::size_t default_max_waiting_ = 0;

@@ -41,6 +41,9 @@ constexpr std::uint32_t offered_capabilities =
 constexpr std::uint8_t default_collation = 45;  // utf8mb4_general_ci
 constexpr std::size_t max_login_packet = 64 * 1024;
 constexpr auto login_timeout = std::chrono::seconds(10);
+// During a drain, how long a newly accepted client may take to log in and send its first command
+// before it counts as idle and is closed.
+constexpr auto drain_grace_for_new_clients = std::chrono::seconds(2);
 // How long a backend stays with a client whose statement left warnings, waiting for the
 // client's next statement (typically SHOW WARNINGS).
 constexpr auto warnings_hold = std::chrono::milliseconds(200);
@@ -161,6 +164,7 @@ std::string client_session::subject() const {
 
 void client_session::close_if_idle() {
   if (busy_ || backend_) return;
+  if (!served_command_ && pool::clock::now() - accepted_at_ < drain_grace_for_new_clients) return;
   error_code ignored;
   socket_.close(ignored);
 }
@@ -315,7 +319,7 @@ void client_session::reset_session_vars(std::string schema, std::uint16_t collat
 
 awaitable<void> client_session::command_loop() {
   for (;;) {
-    if (context_.draining && !backend_) co_return;
+    if (context_.draining && !backend_ && served_command_) co_return;
     frame f;
     auto ec = co_await next_command(f);
     if (ec == asio::error::message_size) {
@@ -334,6 +338,7 @@ awaitable<void> client_session::command_loop() {
     kill_requested = false;
     const outcome result = co_await dispatch(f);
     busy_ = false;
+    served_command_ = true;
     last_activity_ = pool::clock::now();
     if (result == outcome::close) co_return;
   }
@@ -735,7 +740,10 @@ awaitable<void> client_session::end_lease(bool reset_first) {
   if (reset_first && dirty) {
     context_.pool->metrics().resets.Increment();
     // Rolls back, and drops what the client left: variables, temporary tables, locks, statements.
-    if (!co_await reset_session(*backend_->conn)) {
+    ++context_.resetting;
+    const bool reset = co_await reset_session(*backend_->conn);
+    --context_.resetting;
+    if (!reset) {
       context_.pool->discard(std::move(*backend_));
       backend_.reset();
       co_return;

@@ -39,7 +39,9 @@ class client_session {
   client_session& operator=(const client_session&) = delete;
 
   awaitable<void> run();
-  // Drain: an idle client (no statement running, no backend held) is closed now.
+  // Drain: an idle client (no statement running, no backend held) is closed now. A client that
+  // connected moments ago and has not run a command yet is not idle: it may log in and run its
+  // first command (a restart with so_reuseport must not fail connections already accepted).
   void close_if_idle();
   // Drain timeout: close the client whatever it is doing.
   void force_close();
@@ -127,8 +129,11 @@ class client_session {
   bool hold_for_next_ = false;  // the last statement left warnings a SHOW WARNINGS may read
   bool busy_ = false;           // a command is being served
   bool authenticated_ = false;
+  // A command after login has been served (until then a drain leaves a new client alone).
+  bool served_command_ = false;
   std::string address_;  // the peer's IP, for per-address limits
   int tenant_ = 0;       // the pool's queue and share for this client's user
+  pool::time_point accepted_at_ = pool::clock::now();
   pool::time_point last_activity_ = pool::clock::now();
   pool::time_point command_started_{};
   std::optional<pool::time_point> waiting_since_;  // set while the statement waits for a backend

@@ -109,9 +109,12 @@ void server::schedule_refresh() {
 void server::refresh_gauges() {
   const auto& core = pool_.core();
   // Health: the loop turns (this runs on it), and a backend connection exists or can be made.
+  // With none open, the last connect must have succeeded and nothing have broken since (else a
+  // probe finds out).
   health_.loop_heartbeat_ms = health_state::now_ms();
   const bool ready = core.idle_count() + core.leased_count() > 0 ||
-                     (pool_.ever_connected() && core.consecutive_connect_failures() == 0);
+                     (pool_.ever_connected() && !pool_.lost_since_connect() &&
+                      core.consecutive_connect_failures() == 0);
   health_.ready = ready;
   if (!ready && !context_.draining) pool_.probe();
   std::size_t active = 0, waiting = 0, pinned_backends = 0;
@@ -133,6 +136,7 @@ void server::refresh_gauges() {
   metrics_.backends(backend_state::idle).Set(static_cast<double>(core.idle_count()));
   metrics_.backends(backend_state::active).Set(static_cast<double>(core.leased_count()));
   metrics_.backends(backend_state::opening).Set(static_cast<double>(core.opening_count()));
+  metrics_.backends(backend_state::resetting).Set(static_cast<double>(context_.resetting));
   metrics_.backends(backend_state::pinned).Set(static_cast<double>(pinned_backends));
   metrics_.backend_max_connections.Set(static_cast<double>(core.limits().max_connections));
   metrics_.clients_connected.Set(static_cast<double>(context_.sessions.size()));

@@ -18,6 +18,7 @@ struct server_context {
   backend_pool* pool = nullptr;
   std::uint32_t next_client_id = 1;
   bool draining = false;
+  std::size_t resetting = 0;  // backends being reset before they return to the pool
   // Live sessions, so that a drain can close the idle ones.
   std::list<client_session*> sessions;
   // Client connections by source address and by authenticated user (for the [limits]).
