@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clang-format
   libboost1.81-dev libmariadb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libssl-dev
   mariadb-server mariadb-client sysbench haproxy netcat-openbsd curl ca-certificates
-  systemd dpkg-dev python3-yaml
+  systemd dpkg-dev python3-yaml prometheus nlohmann-json3-dev
 )
 
 installed() {
