@@ -134,7 +134,9 @@ std::string format_log_line(log_level level, std::string_view subject, std::stri
 
 void write_log_line(log_level level, std::string_view subject, std::string_view text) {
   const auto format = current_format.load();
-  if (level >= log_level::info) {
+  // Only connection churn (lines about a client, "C-<id> ...") is rate-limited: lifecycle lines
+  // such as a drain or a reload always get through.
+  if (level >= log_level::info && subject.starts_with("C-")) {
     std::size_t suppressed_before = 0;
     const bool allowed = within_budget(suppressed_before);
     if (suppressed_before > 0)

@@ -1,6 +1,6 @@
 // One line per event on stderr: time, level, subject (C-<id> user@addr, S-<id>), event and
-// reason, as plain text or JSON. Info lines beyond a per-second budget are counted and
-// summarised instead of written, so a connection storm cannot flood the log.
+// reason, as plain text or JSON. Info lines about clients beyond a per-second budget are counted
+// and summarised instead of written, so a connection storm cannot flood the log.
 #pragma once
 
 #include <cstddef>

@@ -79,7 +79,8 @@ command_result run_sluice(const std::vector<std::string>& args, std::chrono::mil
 }
 
 sluice_process::sluice_process(const std::string& config_text, std::uint16_t listen_port,
-                               std::chrono::milliseconds ready_timeout, const std::string& binary)
+                               std::chrono::milliseconds ready_timeout, const std::string& binary,
+                               const sluice_launch& launch)
     : dir_(make_temp_dir("sluice-proc-")),
       config_path_(dir_ / "sluice.ini"),
       log_path_(dir_ / "sluice.log"),
@@ -90,7 +91,22 @@ sluice_process::sluice_process(const std::string& config_text, std::uint16_t lis
       throw std::runtime_error("sluice binary not found or not executable: " + binary +
                                " (build the `sluice` target, or set SLUICE_BINARY)");
     }
-    process_ = child_process({binary, "--config", config_path_.string()}, log_path_);
+    std::vector<std::string> argv;
+    if (!launch.environment.empty()) {
+      argv.push_back(find_program("env"));
+      for (const auto& entry : launch.environment) {
+        if (entry.find('=') == std::string::npos || entry.front() == '-' || entry.front() == '=')
+          throw std::invalid_argument("sluice_launch: environment entries are NAME=value, got '" +
+                                      entry + "'");
+        argv.push_back(entry);
+      }
+    }
+    for (std::size_t i = 0; i < launch.wrapper.size(); ++i) {
+      const auto& word = launch.wrapper[i];
+      argv.push_back(i == 0 && word.find('/') == std::string::npos ? find_program(word) : word);
+    }
+    argv.insert(argv.end(), {binary, "--config", config_path_.string()});
+    process_ = child_process(argv, log_path_);
     wait_listening(ready_timeout);
   } catch (...) {
     process_ = child_process();
@@ -119,8 +135,9 @@ void sluice_process::wait_listening(std::chrono::milliseconds ready_timeout) {
   }
 }
 
-sluice_process::sluice_process(const sluice_config& config)
-    : sluice_process(config.text(), config.listen_port()) {}
+sluice_process::sluice_process(const sluice_config& config, const sluice_launch& launch)
+    : sluice_process(config.text(), config.listen_port(), std::chrono::seconds{20}, sluice_binary(),
+                     launch) {}
 
 sluice_process::~sluice_process() {
   check_exit_at_teardown();

@@ -29,16 +29,29 @@ bool port_accepts(std::uint16_t port);
 command_result run_sluice(const std::vector<std::string>& args,
                           std::chrono::milliseconds timeout = std::chrono::seconds{20});
 
+// How sluice is started beyond its configuration file.
+struct sluice_launch {
+  // NAME=value entries added to sluice's environment (through env(1)), e.g.
+  // "SLUICE_BACKEND_PASSWORD=secret".
+  std::vector<std::string> environment;
+  // A program that runs sluice in its own place, e.g. {"prlimit", "--nofile=256:1024", "--"}:
+  // it must exec sluice (not fork it), so that pid() and signals still reach sluice. A name
+  // without a '/' is looked up like find_program.
+  std::vector<std::string> wrapper;
+};
+
 class sluice_process {
  public:
   // Writes `config_text` to a temporary file, starts `binary --config FILE` with stdout and
   // stderr in a log file, and waits until 127.0.0.1:listen_port accepts TCP. Throws
   // std::runtime_error with the log if the process exits first or `ready_timeout` passes.
+  // (With so_reuseport, a second sluice on a port that another one serves passes this wait at
+  // once: wait for its /ready instead.)
   sluice_process(const std::string& config_text, std::uint16_t listen_port,
                  std::chrono::milliseconds ready_timeout = std::chrono::seconds{20},
-                 const std::string& binary = sluice_binary());
+                 const std::string& binary = sluice_binary(), const sluice_launch& launch = {});
   // Same, with the port taken from the config's [sluice] listen.
-  explicit sluice_process(const sluice_config& config);
+  explicit sluice_process(const sluice_config& config, const sluice_launch& launch = {});
   // SIGTERM, up to 15 s to exit, then SIGKILL. Unless the test saw the exit itself (stop,
   // wait_for_exit), an exit status other than 0 fails the current test: sluice crashed, or a
   // sanitizer reported at exit. If the current test failed, prints the log.
