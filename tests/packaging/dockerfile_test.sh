@@ -41,8 +41,9 @@ def packages(stage):
     return found
 
 build, runtime = packages(stages[0]), packages(stages[-1])
-# Present in every Debian image: the C and C++ runtimes.
-base = {"libc6", "libgcc-s1", "libstdc++6"}
+# Present in every Debian image: the C and C++ runtimes. The sanitizer runtimes are linked only
+# by the ASan/UBSan test build, never by the image's release build.
+base = {"libc6", "libgcc-s1", "libstdc++6", "libasan8", "libubsan1", "liblsan0", "libtsan2"}
 for package in needed:
     if package not in base and package not in runtime:
         failures.append(f"the runtime stage does not install {package}, which sluice links")
