@@ -53,19 +53,10 @@ Exit status: 0 when every run succeeded, 1 when any run failed (the tables are s
 EOF
 }
 
-die() {
-  echo "bench: error: $*" >&2
-  exit 1
-}
-usage_error() {
-  echo "bench: $*" >&2
-  echo "Try 'bench/run.sh --help'." >&2
-  exit 2
-}
-note() { echo "bench: $*" >&2; }
-
-is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
-is_count_list() { [[ $1 =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]]; }
+bench_name=bench
+bench_script=bench/run.sh
+# shellcheck source=bench/lib.sh
+source "$script_dir/lib.sh"
 
 while (($#)); do
   opt=$1
@@ -160,65 +151,19 @@ targets=(direct haproxy sluice)
 # Process helpers
 
 work=
-db_pid=
 haproxy_pid=
 sluice_pid=
 sysbench_pid=
 
-# True while PID exists and is not a zombie.
-proc_alive() {
-  local stat
-  [[ -n $1 ]] || return 1
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
-
-# utime+stime of PID (all its threads), in clock ticks.
-cpu_ticks() {
-  local stat fields
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-  stat=${stat##*) }
-  read -ra fields <<<"$stat"
-  echo $((fields[11] + fields[12]))
-}
-
-# Reaps the dead child PID and sets exit_text to "exited with status N" or "was killed by
-# signal SIGSEGV". (Not a $(...) function: a subshell cannot wait for our children.)
-exit_text=
-describe_exit() {
-  local st=0
-  wait "$1" 2>/dev/null || st=$?
-  if ((st > 128)); then
-    exit_text="was killed by signal SIG$(kill -l $((st - 128)) 2>/dev/null || echo $((st - 128)))"
-  else
-    exit_text="exited with status $st"
-  fi
-}
-
 sluice_problems=()  # sluice failures, repeated in the final summary
 sluice_sigterm_reported=''
 
-# stop_pid NAME PID GRACE_SECONDS: SIGTERM, then SIGKILL after the grace period.
-stop_pid() {
-  local name=$1 pid=$2 grace=$3 waited=0
-  [[ -n $pid ]] || return 0
-  if proc_alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    while proc_alive "$pid" && ((waited < grace * 10)); do
-      sleep 0.1
-      waited=$((waited + 1))
-    done
-    if proc_alive "$pid"; then
-      note "$name (pid $pid) did not exit within ${grace}s of SIGTERM; killing it"
-      if [[ $name == sluice && -z $sluice_sigterm_reported ]]; then
-        sluice_sigterm_reported=1
-        sluice_problems+=("sluice did not exit within ${grace}s of SIGTERM; it was killed")
-      fi
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+# stop_pid (bench/lib.sh) had to SIGKILL NAME: for sluice, that is a problem to report.
+on_kill_after_grace() {
+  if [[ $1 == sluice && -z $sluice_sigterm_reported ]]; then
+    sluice_sigterm_reported=1
+    sluice_problems+=("sluice did not exit within ${2}s of SIGTERM; it was killed")
   fi
-  wait "$pid" 2>/dev/null || true
 }
 
 # shellcheck disable=SC2317  # invoked by the EXIT trap
@@ -237,104 +182,22 @@ trap cleanup EXIT
 trap 'note "interrupted; cleaning up"; exit 130' INT
 trap 'note "terminated; cleaning up"; exit 143' TERM
 
-# A loopback port nobody listens on (the server we start may still lose a race for it; the
-# start functions then retry with another port).
-taken_ports=" "
-free_port() {
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-    [[ $taken_ports == *" $p "* ]] && continue
-    if command -v ss >/dev/null; then
-      [[ -n $(ss -Htln "sport = :$p" 2>/dev/null) ]] && continue
-    elif (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      continue
-    fi
-    taken_ports+="$p "
-    echo "$p"
-    return 0
-  done
-  die "found no free loopback port"
-}
-
-port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-
-# wait_port NAME PID PORT TIMEOUT LOG: 0 once PORT accepts connections, 1 (with a report) if the
-# process died or the timeout passed.
-wait_port() {
-  local name=$1 pid=$2 port=$3 limit=$4 log=$5 start=$SECONDS
-  while ((SECONDS - start < limit)); do
-    if ! proc_alive "$pid"; then
-      describe_exit "$pid"
-      note "$name $exit_text during start-up; last lines of $log:"
-      tail -n 20 "$log" >&2 || true
-      return 1
-    fi
-    port_open "$port" && return 0
-    sleep 0.2
-  done
-  note "$name did not accept connections on 127.0.0.1:$port within ${limit}s; last lines of $log:"
-  tail -n 20 "$log" >&2 || true
-  return 1
-}
-
-require() {
-  local c
-  for c in "$@"; do
-    command -v "$c" >/dev/null || die "'$c' is not installed (scripts/install-deps.sh installs the benchmark tools)"
-  done
-}
-
 # ---------------------------------------------------------------------------------------------
 # Servers
 
-db_port=
-db_sock=
 haproxy_port=
 sluice_port=
 
-db_sql() { mariadb --no-defaults --socket="$db_sock" -uroot --batch --skip-column-names -e "$1"; }
-
-start_mariadb() {
-  local dir=$work/mariadb attempt
-  mkdir -p "$dir"
-  db_sock=$dir/sock
-  local root_opt=()
-  ((EUID == 0)) && root_opt=(--user=root)
-  note "initialising MariaDB in $dir/data"
-  mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
-    --skip-test-db "${root_opt[@]}" >"$dir/install.log" 2>&1 || {
-    tail -n 30 "$dir/install.log" >&2
-    die "mariadb-install-db failed (log above)"
-  }
-  for attempt in 1 2 3; do
-    db_port=$(free_port)
-    : >"$dir/err.log"
-    mariadbd --no-defaults --datadir="$dir/data" --port="$db_port" --bind-address=127.0.0.1 \
-      --socket="$db_sock" --pid-file="$dir/mariadbd.pid" --log-error="$dir/err.log" \
-      --skip-name-resolve --max-connections=1000 --innodb-buffer-pool-size=256M \
-      --innodb-flush-log-at-trx-commit=2 "${root_opt[@]}" >"$dir/out.log" 2>&1 &
-    db_pid=$!
-    if wait_port mariadbd "$db_pid" "$db_port" 90 "$dir/err.log"; then
-      break
-    fi
-    stop_pid mariadbd "$db_pid" 10
-    db_pid=
-    ((attempt < 3)) || die "MariaDB did not start (see above)"
-    note "retrying MariaDB on another port"
-  done
-  local i
-  for ((i = 0; i < 50; i++)); do
-    db_sql "SELECT 1" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
+# MariaDB for sysbench (bench/lib.sh): room for every thread count, the sbtest database, the
+# sbtest account and sluice's backend account.
+start_database() {
+  start_mariadb 1000
   db_sql "CREATE DATABASE sbtest;
     CREATE USER 'sbtest'@'%' IDENTIFIED BY 'sbtest-pw';
     GRANT ALL PRIVILEGES ON sbtest.* TO 'sbtest'@'%';
     CREATE USER 'sluice'@'%' IDENTIFIED BY 'backend-pw';
     GRANT ALL PRIVILEGES ON sbtest.* TO 'sluice'@'%';" ||
     die "could not create the sbtest database and users"
-  note "MariaDB $(db_sql 'SELECT VERSION()') on 127.0.0.1:$db_port (pid $db_pid)"
 }
 
 start_haproxy() {
@@ -788,7 +651,7 @@ fi
 work=$(mktemp -d -t sluice-bench.XXXXXX)
 mkdir -p "$work/runs"
 
-start_mariadb
+start_database
 start_haproxy
 if ! start_sluice; then
   sluice_problem "$sluice_broken"

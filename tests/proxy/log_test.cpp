@@ -1,24 +1,23 @@
 // Log lines: the plain layout and the JSON one (event, key=value fields, detail).
-#include <gtest/gtest.h>
-
 #include "proxy/log.h"
+
+#include <gtest/gtest.h>
 
 namespace sluice::proxy {
 namespace {
 
 TEST(LogLine, PlainHasLevelSubjectAndText) {
-  const std::string line =
-      format_log_line(log_level::info, "C-7 app@127.0.0.1:5000", "close reason=client_quit",
-                      log_format::plain);
+  const std::string line = format_log_line(log_level::info, "C-7 app@127.0.0.1:5000",
+                                           "close reason=client_quit", log_format::plain);
   EXPECT_NE(line.find(" info C-7 app@127.0.0.1:5000 close reason=client_quit\n"), std::string::npos)
       << line;
   EXPECT_EQ(line.back(), '\n');
 }
 
 TEST(LogLine, JsonSplitsEventFieldsAndDetail) {
-  const std::string line = format_log_line(log_level::warn, "S-3",
-                                            "close reason=backend_lost Connection reset by peer",
-                                            log_format::json);
+  const std::string line =
+      format_log_line(log_level::warn, "S-3", "close reason=backend_lost Connection reset by peer",
+                      log_format::json);
   EXPECT_EQ(line.front(), '{');
   EXPECT_NE(line.find("\"level\":\"warn\""), std::string::npos) << line;
   EXPECT_NE(line.find("\"subject\":\"S-3\""), std::string::npos) << line;

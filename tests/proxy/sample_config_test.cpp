@@ -11,7 +11,9 @@
 namespace sluice::proxy {
 namespace {
 
-std::string sample_path() { return std::string(SLUICE_SOURCE_DIR) + "/deploy/sluice.ini"; }
+std::string sample_path() {
+  return std::string(SLUICE_SOURCE_DIR) + "/deploy/sluice.ini";
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -20,7 +22,9 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-const char* no_environment(const char*) { return nullptr; }
+const char* no_environment(const char*) {
+  return nullptr;
+}
 
 // The sample's "section.key" entries, in file order.
 std::map<std::string, std::string> sample_keys() {
