@@ -364,20 +364,6 @@ std::string size_text(std::size_t n) {
   return std::to_string(n);
 }
 
-const char* level_text(log_level l) {
-  switch (l) {
-    case log_level::error:
-      return "error";
-    case log_level::warn:
-      return "warn";
-    case log_level::info:
-      return "info";
-    case log_level::debug:
-      return "debug";
-  }
-  return "info";
-}
-
 }  // namespace
 
 config parse_config(const std::string& text, const std::string& origin,
@@ -550,7 +536,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const config& c
       {"limits.client_idle_timeout", duration_text(c.client_idle_timeout)},
       {"limits.idle_in_transaction_timeout", duration_text(c.idle_in_transaction_timeout)},
       {"limits.query_timeout", duration_text(c.query_timeout)},
-      {"log.level", level_text(c.log)},
+      {"log.level", to_string(c.log)},
       {"log.format", c.log_format == log_format::json ? "json" : "plain"},
       {"log.info_rate_limit", std::to_string(c.log_info_rate_limit)},
       {"metrics.listen", endpoint_text(c.metrics_listen)},
@@ -583,6 +569,24 @@ std::size_t config::connections_allowed_for(const std::string& user) const {
   if (own == 0) return max_connections_per_user;
   if (max_connections_per_user == 0) return own;
   return std::min(own, max_connections_per_user);
+}
+
+}  // namespace sluice::proxy
+
+namespace sluice::proxy {
+
+const char* to_string(log_level level) noexcept {
+  switch (level) {
+    case log_level::error:
+      return "error";
+    case log_level::warn:
+      return "warn";
+    case log_level::info:
+      return "info";
+    case log_level::debug:
+      return "debug";
+  }
+  return "info";
 }
 
 }  // namespace sluice::proxy

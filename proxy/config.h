@@ -25,6 +25,8 @@ struct endpoint {
 
 enum class log_level { error, warn, info, debug };
 enum class log_format { plain, json };
+// The word for a level, as the config file and log lines spell it.
+const char* to_string(log_level level) noexcept;
 
 struct config {
   // [sluice]

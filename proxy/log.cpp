@@ -22,20 +22,6 @@ std::int64_t limiter_second = 0;
 std::size_t limiter_written = 0;
 std::size_t limiter_suppressed = 0;
 
-const char* level_word(log_level level) {
-  switch (level) {
-    case log_level::error:
-      return "error";
-    case log_level::warn:
-      return "warn";
-    case log_level::info:
-      return "info";
-    case log_level::debug:
-      return "debug";
-  }
-  return "info";
-}
-
 std::string timestamp() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
@@ -96,7 +82,7 @@ bool log_enabled(log_level level) noexcept {
 std::string format_log_line(log_level level, std::string_view subject, std::string_view text,
                             log_format format) {
   if (format == log_format::plain) {
-    std::string line = timestamp() + " " + level_word(level) + " ";
+    std::string line = timestamp() + " " + to_string(level) + " ";
     if (!subject.empty()) {
       line += subject;
       line += ' ';
@@ -107,7 +93,7 @@ std::string format_log_line(log_level level, std::string_view subject, std::stri
   }
   // JSON: the first word is the event, key=value words become fields, the rest is "detail".
   std::string line =
-      "{\"time\":" + json_string(timestamp()) + ",\"level\":" + json_string(level_word(level));
+      "{\"time\":" + json_string(timestamp()) + ",\"level\":" + json_string(to_string(level));
   if (!subject.empty()) line += ",\"subject\":" + json_string(subject);
   std::string detail;
   std::size_t pos = 0;
