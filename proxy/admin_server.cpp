@@ -36,11 +36,7 @@ admin_server::admin_server(asio::io_context& io, endpoint listen, std::string pa
       acceptor_(io) {}
 
 void admin_server::start() {
-  const tcp::endpoint endpoint(asio::ip::make_address(listen_.host), listen_.port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen();
+  listen_on(acceptor_, listen_, false);
   asio::co_spawn(io_, accept_loop(), asio::detached);
   log(log_level::info, "", "admin listening on ", listen_.host, ":", listen_.port);
 }

@@ -9,6 +9,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
+#include "proxy/socket_io.h"
+
 namespace sluice::proxy {
 namespace {
 
@@ -40,11 +42,7 @@ http_endpoint::~http_endpoint() {
 }
 
 void http_endpoint::start() {
-  const tcp::endpoint endpoint(asio::ip::make_address(listen_.host), listen_.port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen();
+  listen_on(acceptor_, listen_, false);
   asio::co_spawn(io_, accept_loop(), asio::detached);
   thread_ = std::thread([this] { io_.run(); });
 }

@@ -5,6 +5,7 @@
 
 #include "proxy/client_session.h"
 #include "proxy/log.h"
+#include "proxy/socket_io.h"
 
 namespace sluice::proxy {
 namespace {
@@ -40,17 +41,8 @@ server::server(asio::io_context& io, config settings, std::string config_path,
 server::~server() = default;
 
 void server::start() {
-  const tcp::endpoint endpoint(asio::ip::make_address(settings_.listen.host),
-                               settings_.listen.port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
-  if (settings_.so_reuseport) {
-    // Lets a new sluice bind the same port while this one drains (see README, Operations).
-    using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-    acceptor_.set_option(reuse_port(true));
-  }
-  acceptor_.bind(endpoint);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+  // SO_REUSEPORT lets a new sluice bind the same port while this one drains (README).
+  listen_on(acceptor_, settings_.listen, settings_.so_reuseport);
   health_.loop_heartbeat_ms = health_state::now_ms();
   if (settings_.metrics_listen) {
     http_ =

@@ -1,6 +1,8 @@
 // Direct non-blocking socket I/O with reactor waits as the fallback.
 #include "proxy/socket_io.h"
 
+#include <sys/socket.h>
+
 namespace sluice::proxy {
 namespace {
 
@@ -9,6 +11,18 @@ bool would_block(const error_code& ec) {
 }
 
 }  // namespace
+
+void listen_on(tcp::acceptor& acceptor, const endpoint& where, bool reuse_port) {
+  const tcp::endpoint endpoint(asio::ip::make_address(where.host), where.port);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  if (reuse_port) {
+    using reuse_port_option = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    acceptor.set_option(reuse_port_option(true));
+  }
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+}
 
 void prepare_socket(tcp::socket& socket) {
   error_code ignored;

@@ -10,8 +10,13 @@
 #include <utility>
 
 #include "proxy/asio_types.h"
+#include "proxy/config.h"
 
 namespace sluice::proxy {
+
+// Opens, binds and listens (SO_REUSEADDR, and SO_REUSEPORT when asked); throws on failure,
+// which is a start-up error.
+void listen_on(tcp::acceptor& acceptor, const endpoint& where, bool reuse_port);
 
 // Puts the socket in the mode the functions below need (non-blocking synchronous calls).
 void prepare_socket(tcp::socket& socket);
