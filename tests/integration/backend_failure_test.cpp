@@ -19,14 +19,6 @@ class BackendFailureTest : public integration_test {
   }
 
   // Whether a statement like `pattern` runs on the backend right now.
-  bool backend_runs(const std::string& pattern) {
-    return server()
-               .query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '" +
-                      pattern + "'")
-               .at(0)
-               .at(0) != "0";
-  }
-
   // Whether a new client can log in to sluice and run SELECT 1.
   bool new_client_works() {
     mysql_client client;
@@ -58,7 +50,8 @@ TEST_F(BackendFailureTest, MariadbKilledMidQueryGivesAnErrorAndSluiceRecovers) {
     sleeping = client->query("SELECT SLEEP(5)");
     answered = std::chrono::steady_clock::now();
   });
-  const bool started = wait_until([&] { return backend_runs("SELECT SLEEP(5)%"); }, 10s);
+  const bool started =
+      wait_until([&] { return server().statement_running("SELECT SLEEP(5)%"); }, 10s);
   if (!started) {
     runner.join();
     FAIL() << "SELECT SLEEP(5) never reached the backend: " << sleeping.describe();

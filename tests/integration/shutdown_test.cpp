@@ -14,14 +14,6 @@ using namespace std::chrono_literals;
 
 class ShutdownTest : public integration_test {
  protected:
-  bool backend_runs(const std::string& pattern) {
-    return server()
-               .query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '" +
-                      pattern + "'")
-               .at(0)
-               .at(0) != "0";
-  }
-
   // Whether a login to sluice fails now.
   bool login_refused() {
     mysql_client client;
@@ -38,7 +30,8 @@ TEST_F(ShutdownTest, SigtermLetsTheRunningStatementFinishThenExits0) {
 
   query_result sleeping;
   std::jthread runner([&] { sleeping = client->query("SELECT SLEEP(2)"); });
-  const bool started = wait_until([&] { return backend_runs("SELECT SLEEP(2)%"); }, 10s);
+  const bool started =
+      wait_until([&] { return server().statement_running("SELECT SLEEP(2)%"); }, 10s);
   if (!started) {
     runner.join();
     FAIL() << "SELECT SLEEP(2) never reached the backend: " << sleeping.describe();
@@ -93,7 +86,8 @@ TEST_F(ShutdownTest, ShutdownTimeoutCutsAStatementThatRunsTooLong) {
   auto client = connect_app();
   query_result sleeping;
   std::jthread runner([&] { sleeping = client->query("SELECT SLEEP(30)"); });
-  const bool started = wait_until([&] { return backend_runs("SELECT SLEEP(30)%"); }, 10s);
+  const bool started =
+      wait_until([&] { return server().statement_running("SELECT SLEEP(30)%"); }, 10s);
   if (!started) {
     runner.join();
     FAIL() << "SELECT SLEEP(30) never reached the backend: " << sleeping.describe();

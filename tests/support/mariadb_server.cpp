@@ -236,6 +236,13 @@ int mariadb_server::count_backend_connections() {
   return std::stoi(rows.at(0).at(0));
 }
 
+bool mariadb_server::statement_running(const std::string& pattern) {
+  return query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '" + pattern +
+               "'")
+             .at(0)
+             .at(0) != "0";
+}
+
 void mariadb_server::kill_hard() {
   process_.kill_hard();
 }

@@ -42,6 +42,8 @@ class mariadb_server {
   std::vector<std::vector<std::string>> query(const std::string& sql);
   // Connections the backend account has open right now.
   int count_backend_connections();
+  // Whether a statement whose text matches the LIKE `pattern` is running on the server now.
+  bool statement_running(const std::string& pattern);
 
   // SIGKILLs mariadbd and waits until it is gone (clients see their connections drop).
   void kill_hard();
