@@ -89,7 +89,10 @@ inline constexpr std::uint16_t too_many_connections = 1040, access_denied = 1045
                                unknown_command = 1047, bad_db = 1049,
                                too_many_user_connections = 1203, net_packet_too_large = 1153,
                                not_allowed_command = 1148, unknown_stmt_handler = 1243,
-                               query_interrupted = 1317, unknown_error = 1105;
+                               query_interrupted = 1317, unknown_error = 1105,
+                               no_such_thread = 1094, kill_denied = 1095, not_supported_yet = 1235,
+                               no_open_cursor = 1421, too_many_statements = 1461,
+                               connection_killed = 1927;
 }  // namespace server_error
 
 // First payload byte that identifies a server response ("Generic Response Packets").

@@ -40,6 +40,7 @@ void response_scanner::start(shape s) {
   state_blobs_.clear();
   state_bytes_ = 0;
   state_lost_ = false;
+  eof_state_changed_ = false;
   statement_id_ = 0;
   has_status_ = false;
   error_code_ = 0;
@@ -277,8 +278,8 @@ void response_scanner::read_eof_status(std::span<const std::uint8_t> head) {
     status_flags_ = *status;
     has_status_ = true;
   }
-  // An EOF's status cannot say *what* changed: keep that it changed.
-  if (status_flags_ & server_status::session_state_changed) state_lost_ = true;
+  // An EOF's status cannot say *what* changed (the server reports it with its next OK packet).
+  if (status_flags_ & server_status::session_state_changed) eof_state_changed_ = true;
 }
 
 void response_scanner::on_err(std::span<const std::uint8_t> head) {

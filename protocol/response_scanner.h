@@ -55,6 +55,8 @@ class response_scanner {
   const std::vector<std::string>& session_state_blobs() const noexcept { return state_blobs_; }
   // Some session-state information could not be captured (too large): assume the worst.
   bool session_state_lost() const noexcept { return state_lost_; }
+  // An EOF packet said the session state changed; what changed comes with the next OK packet.
+  bool eof_state_changed() const noexcept { return eof_state_changed_; }
   // For COM_STMT_PREPARE: the statement id the server assigned.
   std::uint32_t prepared_statement_id() const noexcept { return statement_id_; }
   // Whether an OK or EOF packet was seen (status_flags() is meaningful).
@@ -112,6 +114,7 @@ class response_scanner {
   std::vector<std::string> state_blobs_;
   std::size_t state_bytes_ = 0;
   bool state_lost_ = false;
+  bool eof_state_changed_ = false;
   std::uint32_t statement_id_ = 0;
   bool has_status_ = false;
   std::uint16_t error_code_ = 0;

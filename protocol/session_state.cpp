@@ -25,10 +25,20 @@ bool decode_entry(session_track type, wire_reader data, std::vector<session_stat
       out.push_back({type, *name, *name});
       return true;
     }
+    case session_track::state_change: {
+      // MySQL's documentation puts a length-encoded "1" in the data (02 02 01 31); MariaDB 10.11
+      // sends the flag itself (02 01 31). Both are read.
+      const std::string_view raw = data.rest();
+      if (raw.size() >= 1 && static_cast<unsigned char>(raw[0]) == raw.size() - 1) {
+        out.push_back({type, {}, raw.substr(1)});
+      } else {
+        out.push_back({type, {}, raw});
+      }
+      return true;
+    }
     case session_track::gtids:
       if (!data.skip(1)) return false;  // encoding specification
       [[fallthrough]];
-    case session_track::state_change:
     case session_track::transaction_characteristics:
     case session_track::transaction_state: {
       auto value = data.lenenc_string();

@@ -21,7 +21,7 @@ struct session_state_change {
 //   int<1> type, string<lenenc> data, where data is
 //     system_variables: {string<lenenc> name, string<lenenc> value}... (one change per pair)
 //     schema: string<lenenc> name (value = name)
-//     state_change: string<lenenc> "1" or "0"
+//     state_change: string<lenenc> "1" or "0" (MySQL), or "1" itself (MariaDB)
 //     gtids: int<1> encoding specification, string<lenenc> gtids
 //     transaction_characteristics / transaction_state: string<lenenc>
 // Unknown types are skipped. Data that does not match its type's layout is `malformed`.
