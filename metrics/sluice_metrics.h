@@ -38,18 +38,10 @@ enum class backend_state { idle, active, opening, resetting, pinned };
 inline constexpr std::size_t backend_state_count = 5;
 
 // Pin reasons, as the statement classifier names them (`reason` label).
-inline constexpr std::array<std::string_view, 12> pin_reasons = {"user_variable",
-                                                                 "temporary_table",
-                                                                 "table_lock",
-                                                                 "named_lock",
-                                                                 "prepared_statement",
-                                                                 "binary_prepared_statement",
-                                                                 "found_rows",
-                                                                 "session_variable",
-                                                                 "next_transaction",
-                                                                 "xa_transaction",
-                                                                 "handler",
-                                                                 "session_state"};
+inline constexpr std::array<std::string_view, 12> pin_reasons = {
+    "user_variable",      "temporary_table", "table_lock", "named_lock",
+    "prepared_statement", "cursor",          "found_rows", "session_variable",
+    "next_transaction",   "xa_transaction",  "handler",    "session_state"};
 
 // Backend close reasons (`reason` label of sluice_backend_closed_total).
 inline constexpr std::array<std::string_view, 7> close_reasons = {

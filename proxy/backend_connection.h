@@ -9,14 +9,20 @@
 
 #include "protocol/response_scanner.h"
 #include "proxy/asio_types.h"
+#include "proxy/prepared_statements.h"
 #include "proxy/session_state.h"
 
 namespace sluice::proxy {
 
 class backend_connection {
  public:
-  backend_connection(tcp::socket s, std::uint64_t connection_id, std::uint32_t caps)
-      : socket(std::move(s)), id(connection_id), capabilities(caps), scanner(caps) {
+  backend_connection(tcp::socket s, std::uint64_t connection_id, std::uint32_t caps,
+                     std::size_t max_prepared_statements = 256)
+      : socket(std::move(s)),
+        id(connection_id),
+        capabilities(caps),
+        statements(max_prepared_statements),
+        scanner(caps) {
     buffer.resize(relay_buffer_size);
   }
   backend_connection(const backend_connection&) = delete;
@@ -33,6 +39,10 @@ class backend_connection {
   std::string scramble;                // from the server's greeting (COM_CHANGE_USER reuses it)
   std::string auth_plugin;
   backend_vars vars;
+  backend_statement_cache statements;  // binary prepared statements it holds, for any client
+  // The last response ended in an EOF saying the session state changed: its tracker report is
+  // still pending and comes with the next OK packet, whoever's statement that answers.
+  bool tracker_report_pending = false;
   bool idle_watched = false;  // a peek is pending on the socket while it sits idle
   protocol::response_scanner scanner;
   std::vector<std::uint8_t> buffer;  // relay buffer: responses stream through it

@@ -39,7 +39,8 @@ constexpr std::uint32_t wanted_capabilities =
 constexpr std::size_t max_handshake_packet = 64 * 1024;
 
 constexpr std::string_view tracker_setup =
-    "SET SESSION session_track_schema=ON, session_track_system_variables='*'";
+    "SET SESSION session_track_schema=ON, session_track_system_variables='*', "
+    "session_track_state_change=ON, session_track_transaction_info=CHARACTERISTICS";
 
 std::string auth_token(std::string_view plugin, std::string_view password,
                        std::string_view scramble) {
@@ -153,7 +154,8 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   std::uint32_t wanted = wanted_capabilities;
   if (variant == 1) wanted |= cap::found_rows;
   const std::uint32_t caps = (greeting->capabilities | cap::long_password) & wanted;
-  auto conn = std::make_unique<backend_connection>(std::move(socket), id, caps);
+  auto conn = std::make_unique<backend_connection>(std::move(socket), id, caps,
+                                                   login.max_prepared_statements);
   conn->server_thread_id = greeting->connection_id;
 
   const std::string scramble = scramble_of(greeting->auth_plugin_data);
@@ -221,6 +223,7 @@ awaitable<std::optional<std::string>> change_user_without_schema(backend_connect
   if (failure) co_return failure;
   if (reader.buffered() != 0) co_return "unexpected bytes after COM_CHANGE_USER";
   c.vars.forget_all();
+  c.statements.clear();  // a reset or re-authentication closes every prepared statement
   c.vars.schema = "";
   // The trackers are session variables too: set them again.
   std::vector<std::uint8_t> setup;
@@ -239,6 +242,7 @@ awaitable<bool> reset_session(backend_connection& c) {
   if (!replies || (*replies)[0].error || (*replies)[1].error) co_return false;
   const auto schema = c.vars.schema;
   c.vars.forget_all();
+  c.statements.clear();    // a reset or re-authentication closes every prepared statement
   c.vars.schema = schema;  // COM_RESET_CONNECTION keeps the default schema
   co_return true;
 }

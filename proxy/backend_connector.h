@@ -22,6 +22,7 @@ struct backend_login {
   std::string user;
   std::string password;
   std::chrono::milliseconds connect_timeout{5000};
+  std::size_t max_prepared_statements = 256;  // per connection
 };
 
 // Client capabilities that change the server's answers and so split the pool into variants.

@@ -1,6 +1,7 @@
 // A client's life: handshake and authentication, then commands served on pooled backends.
 #include "proxy/client_session.h"
 
+#include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 
@@ -11,6 +12,8 @@
 #include "protocol/frame.h"
 #include "protocol/generic_response.h"
 #include "protocol/handshake.h"
+#include "protocol/stmt_command.h"
+#include "protocol/stmt_prepare_ok.h"
 #include "proxy/backend_commands.h"
 #include "proxy/log.h"
 #include "proxy/socket_io.h"
@@ -47,6 +50,9 @@ constexpr auto drain_grace_for_new_clients = std::chrono::seconds(2);
 // How long a backend stays with a client whose statement left warnings, waiting for the
 // client's next statement (typically SHOW WARNINGS).
 constexpr auto warnings_hold = std::chrono::milliseconds(200);
+// Binary prepared statements one client may hold open (MariaDB's default
+// max_prepared_stmt_count): a client that never closes its statements cannot grow sluice.
+constexpr std::size_t max_statements_per_client = 16382;
 
 // LOAD DATA LOCAL / LOAD XML LOCAL: the server will ask the client for a file.
 bool is_load_local(std::string_view sql) {
@@ -310,7 +316,12 @@ void client_session::reset_session_vars(std::string schema, std::uint16_t collat
   vars_.charset = charset_vars::from_collation_id(collation_id);
   vars_.autocommit = true;
   vars_.multi_statements = (capabilities_ & cap::multi_statements) != 0;
-  pin_ = pin_reason::none;
+  pins_.clear();
+  logged_pin_ = pin_reason::none;
+  // Like the server's: a reset or a change of user closes the client's prepared statements.
+  statements_.clear();
+  last_prepared_id_ = 0;
+  cursor_statement_.reset();
   in_transaction_ = false;
   hold_for_next_ = false;
 }
@@ -354,7 +365,7 @@ awaitable<error_code> client_session::next_command(frame& f) {
   auto first = co_await (reader_.next(socket_, f, max_payload) || hold.async_wait(use_nothrow));
   if (first.index() == 0) co_return std::get<0>(first);
   hold_for_next_ = false;
-  if (pin_ == pin_reason::none && !in_transaction_ &&
+  if (pins_.reason() == pin_reason::none && !in_transaction_ &&
       context_.settings->pool_mode == pool_mode::transaction) {
     context_.pool->release(std::move(*backend_));
     backend_.reset();
@@ -381,6 +392,8 @@ awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
             ? outcome::keep_going
             : outcome::close;
       }
+      if (const kill_statement request = parse_kill(sql); request.is_kill)
+        co_return co_await kill(request, reply_seq);
       const statement_traits traits = classify_statement(sql);
       co_return co_await forward(f, shape::query, traits);
     }
@@ -404,40 +417,18 @@ awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
       co_return co_await reset_connection(reply_seq);
     case command::change_user:
       co_return co_await change_user(f);
-    case command::stmt_prepare: {
-      // Statement ids belong to one backend connection: the client keeps it from now on.
-      statement_traits traits;
-      traits.pin = pin_reason::binary_prepared_statement;
-      co_return co_await forward(f, shape::prepare, traits);
-    }
+    case command::stmt_prepare:
+      co_return co_await prepare_statement(f);
     case command::stmt_execute:
+      co_return co_await execute_statement(f);
     case command::stmt_fetch:
+      co_return co_await fetch_statement(f);
     case command::stmt_reset:
+      co_return co_await reset_statement(f);
     case command::stmt_close:
-    case command::stmt_send_long_data: {
-      const bool has_reply = cmd != command::stmt_close && cmd != command::stmt_send_long_data;
-      if (pin_ != pin_reason::binary_prepared_statement || !backend_) {
-        if (!has_reply) co_return outcome::keep_going;
-        co_return co_await send_error(
-            reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
-            "Unknown prepared statement handler given to " + std::string(protocol::to_string(cmd)))
-            ? outcome::keep_going
-            : outcome::close;
-      }
-      if (!has_reply) {
-        auto ec = co_await write_all(backend_->conn->socket, f.wire);
-        if (ec) {
-          context_.pool->discard(std::move(*backend_));
-          backend_.reset();
-          co_return outcome::close;
-        }
-        co_return outcome::keep_going;
-      }
-      const shape s = cmd == command::stmt_fetch   ? shape::fetch
-                      : cmd == command::stmt_reset ? shape::single
-                                                   : shape::query;
-      co_return co_await forward(f, s, none);
-    }
+      co_return co_await close_statement(f);
+    case command::stmt_send_long_data:
+      co_return co_await send_long_data(f);
     default:
       co_return co_await send_error(
           reply_seq, protocol::server_error::unknown_command, "08S01",
@@ -450,34 +441,39 @@ awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
 awaitable<client_session::outcome> client_session::forward(const frame& f, shape s,
                                                            const statement_traits& traits) {
   const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+  if (auto result = co_await prepare_backend(traits, reply_seq);
+      result != outcome::keep_going || !backend_)
+    co_return result;
+  co_return co_await run_on_backend(f.wire, f.payload.size() == protocol::max_packet_payload, s,
+                                    traits, reply_seq);
+}
+
+awaitable<client_session::outcome> client_session::prepare_backend(const statement_traits& traits,
+                                                                   std::uint8_t sequence_id) {
   hold_for_next_ = false;
   // A statement that reads what the previous one left (warnings, FOUND_ROWS(), ROW_COUNT())
   // on a backend that ran someone else's statement must not see theirs.
   const bool clear_diagnostics = traits.reads_previous_statement && !backend_;
   if (!backend_) {
-    if (auto result = co_await lease_backend(reply_seq); result != outcome::keep_going || !backend_)
+    if (auto result = co_await lease_backend(sequence_id);
+        result != outcome::keep_going || !backend_)
       co_return result;
   }
-  if (auto result =
-          co_await restore_session(traits.uses_last_insert_id, clear_diagnostics, reply_seq);
-      result != outcome::keep_going || !backend_)
-    co_return result;
-  if (traits.pin != pin_reason::none && pin_ == pin_reason::none) {
-    // Pin before the statement runs: whatever happens, its state stays with this client.
-    pin_ = traits.pin;
-    log(log_level::debug, subject(), "pin reason=", to_string(pin_));
-  }
+  co_return co_await restore_session(traits.uses_last_insert_id, clear_diagnostics, sequence_id);
+}
+
+awaitable<client_session::outcome> client_session::run_on_backend(
+    std::span<const std::uint8_t> wire, bool continues, shape s, const statement_traits& traits,
+    std::uint8_t reply_seq) {
   backend_connection& b = *backend_->conn;
-  auto ec = co_await write_all(b.socket, f.wire);
-  if (!ec && f.payload.size() == protocol::max_packet_payload) {
+  auto ec = co_await write_all(b.socket, wire);
+  if (!ec && continues) {
     // A command of 16 MiB or more continues in further frames.
     if (!co_await relay_client_frames_until_short(b)) ec = asio::error::broken_pipe;
   }
   if (ec) {
     log(log_level::warn, b.subject(), "close reason=backend_write_failed ", ec.message());
-    context_.pool->discard(std::move(*backend_));
-    backend_.reset();
-    pin_ = pin_reason::none;
+    backend_lost();
     co_return co_await send_error(reply_seq, sluice_error::backend_lost, "08S01",
                                   "sluice: lost the backend connection before the statement ran")
         ? outcome::keep_going
@@ -485,14 +481,63 @@ awaitable<client_session::outcome> client_session::forward(const frame& f, shape
   }
   b.scanner.start(s);
   auto& metrics = context_.pool->metrics();
-  metrics.bytes_from_clients.Increment(static_cast<double>(f.wire.size()));
+  metrics.bytes_from_clients.Increment(static_cast<double>(wire.size()));
   const auto sent_at = pool::clock::now();
   const outcome result = co_await relay_response(reply_seq);
   metrics.statements.Increment();
   metrics.statement_seconds.Observe(
       std::chrono::duration<double>(pool::clock::now() - sent_at).count());
-  if (result == outcome::keep_going && backend_) after_response(traits);
+  if (result != outcome::keep_going || !backend_) co_return result;
+  const bool untracked = !b.scanner.ended_with_error() &&
+                         std::any_of(traits.effects.begin(), traits.effects.end(), [](auto& e) {
+                           return e.what == statement_effect::kind::untracked_system_variable;
+                         });
+  after_response(traits, !untracked);
+  if (untracked && backend_) co_await learn_untracked_variables(traits);
   co_return result;
+}
+
+awaitable<void> client_session::learn_untracked_variables(const statement_traits& traits) {
+  // SET SESSION x = @@x changes nothing, but the tracker reports it, with the value.
+  std::string sql;
+  for (const statement_effect& e : traits.effects) {
+    if (e.what != statement_effect::kind::untracked_system_variable) continue;
+    sql += sql.empty() ? "SET SESSION " : ", ";
+    sql += "`" + e.name + "`=@@session.`" + e.name + "`";
+  }
+  std::vector<std::uint8_t> framed;
+  append_command(framed, command::query, sql);
+  auto replies = co_await run_commands(*backend_->conn, framed, 1);
+  if (!replies || (*replies)[0].error) {
+    // What the client set is known only to this backend.
+    log(log_level::info, subject(), "pin reason=session_variable (could not read back ", sql, ")");
+    pins_.pin_until_reset(pin_reason::session_variable);
+    if (!replies) backend_lost();
+    co_return;
+  }
+  apply_session_state((*replies)[0].state_blobs, vars_);
+  backend_vars& have = backend_->conn->vars;
+  have.charset = vars_.charset;  // SET @@collation_connection moves the character set too
+  have.system = vars_.system;
+  release_if_free();
+}
+
+void client_session::release_if_free() {
+  if (!backend_) return;
+  const bool keep = context_.settings->pool_mode == pool_mode::session ||
+                    pins_.reason() != pin_reason::none || in_transaction_ || hold_for_next_;
+  if (keep) return;
+  context_.pool->release(std::move(*backend_));
+  backend_.reset();
+}
+
+void client_session::backend_lost() {
+  context_.pool->discard(std::move(*backend_));
+  backend_.reset();
+  // What the client held there is gone with the connection.
+  pins_.clear();
+  cursor_statement_.reset();
+  in_transaction_ = false;
 }
 
 awaitable<client_session::outcome> client_session::lease_backend(std::uint8_t sequence_id) {
@@ -548,7 +593,7 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
                                                                    bool clear_diagnostics,
                                                                    std::uint8_t sequence_id) {
   backend_connection& b = *backend_->conn;
-  auto plan = plan_restore(vars_, b.vars, needs_last_insert_id, id_);
+  auto plan = plan_restore(vars_, b.vars, needs_last_insert_id);
   if (plan.change_user) {
     context_.pool->metrics().resets.Increment();
     if (auto failure = co_await change_user_without_schema(b, context_.pool->login())) {
@@ -560,11 +605,12 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
           ? outcome::keep_going
           : outcome::close;
     }
-    plan = plan_restore(vars_, b.vars, needs_last_insert_id, id_);
+    plan = plan_restore(vars_, b.vars, needs_last_insert_id);
   }
   if (plan.empty() && !clear_diagnostics) co_return outcome::keep_going;
   std::vector<std::uint8_t> framed;
   std::size_t replies = 0;
+  std::optional<std::size_t> init_db_reply;
   if (plan.multi_statements) {
     // COM_SET_OPTION: 0 turns multi-statements on, 1 off.
     const char option[2] = {static_cast<char>(*plan.multi_statements ? 0 : 1), 0};
@@ -572,6 +618,7 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
     ++replies;
   }
   if (plan.schema) {
+    init_db_reply = replies;
     append_command(framed, command::init_db, *plan.schema);
     ++replies;
   }
@@ -597,28 +644,41 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
         ? outcome::keep_going
         : outcome::close;
   }
-  for (const auto& reply : *result) {
-    if (reply.error) {
-      // E.g. the client's schema was dropped: the statement fails as it would on MySQL. What the
-      // backend session now holds is uncertain, so it is learnt again next time.
-      b.vars.forget_all();
-      if (pin_ == pin_reason::none && !in_transaction_) {
-        context_.pool->release(std::move(*backend_));
-        backend_.reset();
-      }
-      co_return co_await send_error(sequence_id, reply.error_code,
-                                    reply.sql_state.empty() ? "HY000" : reply.sql_state,
-                                    reply.error_message)
-          ? outcome::keep_going
-          : outcome::close;
+  for (std::size_t i = 0; i < result->size(); ++i) {
+    const command_reply& reply = (*result)[i];
+    if (!reply.error) continue;
+    if (init_db_reply == i) {
+      // The client's schema was dropped: the statement fails as it would on MySQL, and the
+      // backend keeps its previous schema.
+      b.vars.schema.reset();
+    } else {
+      // A value the server reported would not go back: what the session holds is unknown.
+      log(log_level::warn, b.subject(), "close reason=restore_failed ", reply.error_message);
+      backend_lost();
     }
-    apply_session_state(reply.state_blobs, vars_, true);
+    if (backend_ && pins_.reason() == pin_reason::none && !in_transaction_) {
+      context_.pool->release(std::move(*backend_));
+      backend_.reset();
+    }
+    co_return co_await send_error(sequence_id, reply.error_code,
+                                  reply.sql_state.empty() ? "HY000" : reply.sql_state,
+                                  reply.error_message)
+        ? outcome::keep_going
+        : outcome::close;
   }
+  // The backend now holds exactly the client's state (tracker reports in these replies only
+  // echo what sluice set, or were pending from the backend's previous statement).
+  b.tracker_report_pending = false;
   b.vars.schema = vars_.schema;
   b.vars.charset = vars_.charset;
   b.vars.autocommit = vars_.autocommit;
   b.vars.multi_statements = vars_.multi_statements;
-  b.vars.last_client = id_;
+  b.vars.system = vars_.system;
+  for (auto it = b.vars.user.begin(); it != b.vars.user.end();) {
+    it = it->second == opaque_value ? std::next(it) : b.vars.user.erase(it);
+  }
+  for (const auto& [name, value] : vars_.user) b.vars.user[name] = value;
+  if (needs_last_insert_id) b.vars.last_insert_id = vars_.last_insert_id;
   co_return outcome::keep_going;
 }
 
@@ -651,10 +711,7 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
     auto [read_ec, n] = co_await read_some(b.socket, b.buffer);
     if (read_ec) {
       log(log_level::warn, b.subject(), "close reason=backend_lost ", read_ec.message());
-      context_.pool->discard(std::move(*backend_));
-      backend_.reset();
-      pin_ = pin_reason::none;
-      in_transaction_ = false;
+      backend_lost();
       if (forwarded_any) co_return outcome::close;  // the client got part of a response
       co_return co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
                                     "sluice: lost the backend connection during the statement")
@@ -679,10 +736,7 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
     if (used < n || st == state::malformed) {
       log(log_level::warn, b.subject(), "close reason=protocol_error used=", used, " n=", n,
           " state=", static_cast<int>(st));
-      context_.pool->discard(std::move(*backend_));
-      backend_.reset();
-      pin_ = pin_reason::none;
-      in_transaction_ = false;
+      backend_lost();
       co_return outcome::close;
     }
     if (st == state::local_infile) {
@@ -698,44 +752,98 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
   }
 }
 
-void client_session::after_response(const statement_traits& traits) {
+void client_session::after_response(const statement_traits& traits, bool may_release) {
   backend_connection& b = *backend_->conn;
   const auto& scanner = b.scanner;
+  const std::string schema_before = vars_.schema;
+  const std::uint16_t flags = scanner.status_flags();
+  const bool was_in_transaction = in_transaction_;
   if (scanner.has_status()) {
-    const std::uint16_t flags = scanner.status_flags();
     vars_.autocommit = (flags & status::autocommit) != 0;
-    const bool was_in_transaction = in_transaction_;
     in_transaction_ = (flags & status::in_trans) != 0;
     if (was_in_transaction && !in_transaction_) context_.pool->metrics().transactions.Increment();
   }
   if (scanner.last_insert_id() != 0) vars_.last_insert_id = scanner.last_insert_id();
-  const auto tracked = apply_session_state(scanner.session_state_blobs(), vars_, false);
+  const auto tracked = apply_session_state(scanner.session_state_blobs(), vars_);
+  const bool succeeded = !scanner.ended_with_error();
+
+  // User and system variables the statement set, on the client's side and the backend's.
+  for (const statement_effect& e : traits.effects) {
+    using kind = statement_effect::kind;
+    if (e.what == kind::set_user_variable && succeeded) {
+      if (e.value == "null") {
+        vars_.user.erase(e.name);
+      } else {
+        vars_.user[e.name] = e.value;
+      }
+      b.vars.user[e.name] = e.value;
+    } else if (e.what == kind::set_user_variable || e.what == kind::opaque_user_variable) {
+      vars_.user.erase(e.name);
+      b.vars.user[e.name] = std::string(opaque_value);
+    } else if (e.what == kind::system_variable_default && succeeded) {
+      vars_.system.erase(e.name);
+    } else if (e.what == kind::names_collation && succeeded) {
+      vars_.charset.values[3] = e.value;
+    } else if (e.what == kind::sets_last_insert_id && scanner.last_insert_id() == 0) {
+      // SELECT LAST_INSERT_ID(expr): the value is in a result set sluice does not decode.
+      pins_.pin_until_reset(pin_reason::session_variable);
+    }
+  }
+  pins_.statement_finished(traits.effects, schema_before, succeeded);
+  if (tracked.pin != pin_reason::none) pins_.pin_until_reset(tracked.pin);
+  if (scanner.session_state_lost()) pins_.pin_until_reset(pin_reason::session_state);
+  if (tracked.transaction_characteristics)
+    pins_.set_next_transaction_pending(!tracked.transaction_characteristics->empty() &&
+                                       !in_transaction_);
+  // The server says the session changed. If neither the statement's text nor the trackers tell
+  // what changed (a stored procedure or function did it), the change cannot be replayed. An EOF
+  // cannot say what changed; inside a transaction that is mostly the transaction-state tracker,
+  // so only a change outside one counts. A report still pending from the backend's previous
+  // statement cannot be told apart from this one's, so it is given the benefit of the doubt.
+  const bool reports_pending = b.tracker_report_pending;
+  b.tracker_report_pending = scanner.eof_state_changed();
+  const bool unexplained = traits.effects.empty() && !tracked.reported_anything &&
+                           (tracked.state_changed || (scanner.eof_state_changed() &&
+                                                      !was_in_transaction && !in_transaction_));
+  if (unexplained && !reports_pending && !schema_switch_expected_) {
+    log(log_level::info, subject(),
+        "pin reason=session_state (the server reported a change sluice cannot replay)");
+    pins_.pin_until_reset(pin_reason::session_state);
+  }
+
   b.vars.schema = vars_.schema;
   b.vars.charset = vars_.charset;
   b.vars.autocommit = vars_.autocommit;
   b.vars.multi_statements = vars_.multi_statements;
-  b.vars.last_client = id_;
-  if (pin_ == pin_reason::none) {
-    if (traits.pin != pin_reason::none)
-      pin_ = traits.pin;
-    else if (tracked.pin != pin_reason::none)
-      pin_ = tracked.pin;
-    else if (scanner.session_state_lost())
-      pin_ = pin_reason::session_state;
-    if (pin_ != pin_reason::none) log(log_level::debug, subject(), "pin reason=", to_string(pin_));
+  b.vars.system = vars_.system;
+  if (scanner.last_insert_id() != 0 || tracked.last_insert_id_reported)
+    b.vars.last_insert_id = vars_.last_insert_id;
+  if (cursor_request_) {
+    // The execute opened a cursor, or a fetch read to its end (the server then closes it).
+    if (!fetching_ && (flags & status::cursor_exists)) {
+      cursor_statement_ = cursor_request_;
+    } else if (fetching_ && (flags & status::last_row_sent)) {
+      cursor_statement_.reset();
+    }
+    pins_.set_cursor_open(cursor_statement_.has_value());
+  }
+
+  const pin_reason pin = pins_.reason();
+  if (pin != logged_pin_) {
+    if (pin == pin_reason::none) {
+      log(log_level::debug, subject(), "unpin reason=", to_string(logged_pin_));
+    } else {
+      log(log_level::debug, subject(), "pin reason=", to_string(pin));
+    }
+    logged_pin_ = pin;
   }
   hold_for_next_ = scanner.warnings() > 0;
-  const bool keep = context_.settings->pool_mode == pool_mode::session ||
-                    pin_ != pin_reason::none || in_transaction_ || hold_for_next_;
-  if (!keep) {
-    context_.pool->release(std::move(*backend_));
-    backend_.reset();
-  }
+  if (may_release) release_if_free();
 }
 
 awaitable<void> client_session::end_lease(bool reset_first) {
   if (!backend_) co_return;
-  const bool dirty = pin_ != pin_reason::none || in_transaction_ || hold_for_next_ ||
+  const bool dirty = pins_.reason() != pin_reason::none || in_transaction_ || hold_for_next_ ||
                      context_.settings->pool_mode == pool_mode::session;
   if (reset_first && dirty) {
     context_.pool->metrics().resets.Increment();
@@ -751,7 +859,8 @@ awaitable<void> client_session::end_lease(bool reset_first) {
   }
   context_.pool->release(std::move(*backend_));
   backend_.reset();
-  pin_ = pin_reason::none;
+  pins_.clear();
+  cursor_statement_.reset();
   in_transaction_ = false;
   hold_for_next_ = false;
 }
@@ -780,6 +889,469 @@ awaitable<client_session::outcome> client_session::change_user(const frame& f) {
   reset_session_vars(request->database,
                      request->character_set ? request->character_set : default_collation);
   log(log_level::info, subject(), "change_user");
+  co_return co_await send_ok(sequence_id) ? outcome::keep_going : outcome::close;
+}
+
+// ---- Binary prepared statements ------------------------------------------------------------
+
+std::string client_session::statement_cache_key(std::string_view sql) const {
+  // A statement's parse depends on the default schema (table names), the character set of its
+  // text and sql_mode (ANSI_QUOTES...): statements are shared between clients that agree on all.
+  std::string key = vars_.schema;
+  key += '\0';
+  key += vars_.charset.values[0];
+  key += '\0';
+  if (auto it = vars_.system.find("sql_mode"); it != vars_.system.end()) key += it->second;
+  key += '\0';
+  key += sql;
+  return key;
+}
+
+client_statement* client_session::find_statement(std::uint32_t id) {
+  // MariaDB's "the statement prepared last" (an id of -1), for prepare-and-execute pipelines.
+  if (id == 0xFFFFFFFFu) id = last_prepared_id_;
+  auto it = statements_.find(id);
+  return it == statements_.end() ? nullptr : &it->second;
+}
+
+awaitable<bool> client_session::read_whole_response(shape s, std::vector<std::uint8_t>& out) {
+  using state = protocol::response_scanner::state;
+  backend_connection& b = *backend_->conn;
+  b.scanner.start(s);
+  for (;;) {
+    auto [ec, n] = co_await read_some(b.socket, b.buffer);
+    if (ec) co_return false;
+    const std::size_t used = b.scanner.feed(std::span<const std::uint8_t>(b.buffer.data(), n));
+    out.insert(out.end(), b.buffer.begin(), b.buffer.begin() + static_cast<std::ptrdiff_t>(used));
+    const state st = b.scanner.current();
+    if (used < n || st == state::malformed || st == state::local_infile) co_return false;
+    if (st == state::done) co_return true;
+  }
+}
+
+awaitable<client_session::outcome> client_session::prepare_statement(const frame& f) {
+  const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+  const std::string sql(text_of(f.payload.subspan(1)));
+  if (f.payload.size() == protocol::max_packet_payload) {
+    co_return co_await send_error(reply_seq, protocol::server_error::net_packet_too_large, "08S01",
+                                  "sluice: a statement to prepare must be under 16 MiB")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  if (statements_.size() >= max_statements_per_client) {
+    co_return co_await send_error(reply_seq, protocol::server_error::too_many_statements, "42000",
+                                  "Can't create more than max_prepared_stmt_count statements "
+                                  "(current value: " +
+                                      std::to_string(max_statements_per_client) + ")")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  const statement_traits none{};
+  if (auto result = co_await prepare_backend(none, reply_seq);
+      result != outcome::keep_going || !backend_)
+    co_return result;
+  backend_connection& b = *backend_->conn;
+  std::vector<std::uint8_t> response;
+  if (co_await write_all(b.socket, f.wire) ||
+      !co_await read_whole_response(shape::prepare, response)) {
+    log(log_level::warn, b.subject(), "close reason=backend_lost during prepare");
+    backend_lost();
+    co_return co_await send_error(reply_seq, sluice_error::backend_lost, "08S01",
+                                  "sluice: lost the backend connection during the prepare")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  std::optional<std::uint32_t> client_id;
+  if (!b.scanner.ended_with_error() && response.size() >= 4 + 9) {
+    const auto header =
+        protocol::decode_frame_header(std::span<const std::uint8_t, 4>(response.data(), 4));
+    const auto ok = protocol::decode_stmt_prepare_ok(
+        std::span<const std::uint8_t>(response).subspan(4, header.payload_length));
+    if (ok) {
+      client_statement statement;
+      statement.sql = sql;
+      statement.cache_key = statement_cache_key(sql);
+      statement.schema = vars_.schema;
+      statement.charset_client = vars_.charset.values[0];
+      if (auto mode = vars_.system.find("sql_mode"); mode != vars_.system.end())
+        statement.sql_mode = mode->second;
+      statement.param_count = ok->num_params;
+      statement.traits = classify_statement(sql);
+      std::vector<std::uint32_t> to_close =
+          b.statements.insert(statement.cache_key, ok->statement_id);
+      if (!to_close.empty()) {
+        std::vector<std::uint8_t> closes;
+        for (std::uint32_t id : to_close) {
+          std::uint8_t body[4];
+          for (int i = 0; i < 4; ++i) body[i] = static_cast<std::uint8_t>(id >> (8 * i));
+          append_command(closes, command::stmt_close,
+                         std::string_view(reinterpret_cast<const char*>(body), 4));
+        }
+        if (co_await write_all(b.socket, closes)) {
+          backend_lost();
+          co_return outcome::close;
+        }
+      }
+      client_id = next_statement_id_++;
+      if (next_statement_id_ == 0xFFFFFFFFu) next_statement_id_ = 1;
+      statements_.emplace(*client_id, std::move(statement));
+      last_prepared_id_ = *client_id;
+      // The client knows the statement by sluice's id, never the backend's.
+      protocol::set_statement_id(std::span<std::uint8_t>(response).subspan(4), *client_id);
+    }
+  }
+  // Sequence ids: the backend answered a command sent with the client's own numbering.
+  if (co_await write_all(socket_, response)) co_return outcome::close;
+  context_.pool->metrics().bytes_to_clients.Increment(static_cast<double>(response.size()));
+  after_response(none);
+  co_return outcome::keep_going;
+}
+
+awaitable<backend_statement*> client_session::statement_on_backend(client_statement& statement,
+                                                                   std::uint8_t sequence_id,
+                                                                   outcome& result) {
+  backend_connection& b = *backend_->conn;
+  if (backend_statement* prepared = b.statements.find(statement.cache_key)) co_return prepared;
+  // Prepared here for the first time: the server's answer (metadata the client already has) is
+  // read and dropped. It is prepared in the context the client prepared it in; if the client has
+  // changed schema, character set or sql_mode since, the backend goes there and back around it.
+  std::string there, back;
+  const auto mode = vars_.system.find("sql_mode");
+  const std::optional<std::string> current_mode =
+      mode == vars_.system.end() ? std::nullopt : std::optional<std::string>(mode->second);
+  auto assign = [](std::string& sql, std::string_view name, const std::string& value_sql) {
+    sql += sql.empty() ? "SET SESSION " : ", ";
+    sql += name;
+    sql += '=';
+    sql += value_sql;
+  };
+  if (statement.charset_client != vars_.charset.values[0]) {
+    assign(there, "character_set_client", charset_value_sql(statement.charset_client));
+    assign(back, "character_set_client", charset_value_sql(vars_.charset.values[0]));
+  }
+  if (statement.sql_mode != current_mode) {
+    assign(there, "sql_mode",
+           statement.sql_mode ? sql_string_literal(*statement.sql_mode) : "DEFAULT");
+    assign(back, "sql_mode", current_mode ? sql_string_literal(*current_mode) : "DEFAULT");
+  }
+  const bool other_schema = statement.schema != vars_.schema && !statement.schema.empty();
+  std::vector<std::uint8_t> before, after;
+  if (other_schema) {
+    append_command(before, command::init_db, statement.schema);
+    append_command(after, command::init_db, vars_.schema);
+  }
+  if (!there.empty()) {
+    append_command(before, command::query, there);
+    append_command(after, command::query, back);
+  }
+  const std::size_t switches = (other_schema ? 1 : 0) + (there.empty() ? 0 : 1);
+  if (switches > 0) {
+    auto replies = co_await run_commands(b, before, switches);
+    if (!replies) {
+      backend_lost();
+      result = outcome::close;
+      co_return nullptr;
+    }
+  }
+  std::vector<std::uint8_t> framed;
+  append_command(framed, command::stmt_prepare, statement.sql);
+  std::vector<std::uint8_t> response;
+  const bool prepared_ok = !co_await write_all(b.socket, framed) &&
+                           co_await read_whole_response(shape::prepare, response);
+  const bool prepare_failed = prepared_ok && b.scanner.ended_with_error();
+  const std::uint16_t error_code = b.scanner.error_code();
+  const std::string sql_state = b.scanner.sql_state(), error_message = b.scanner.error_message();
+  const std::uint32_t id = b.scanner.prepared_statement_id();
+  if (prepared_ok && switches > 0) {
+    auto replies = co_await run_commands(b, after, switches);
+    bool fine = replies.has_value();
+    if (fine) {
+      for (const auto& reply : *replies) fine = fine && !reply.error;
+    }
+    if (!fine) {
+      // The client's own context could not be put back: this backend cannot serve it.
+      log(log_level::warn, b.subject(), "close reason=restore_failed after a lazy prepare");
+      backend_lost();
+      result = co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                   "sluice: lost the backend session while preparing")
+                   ? outcome::keep_going
+                   : outcome::close;
+      co_return nullptr;
+    }
+  }
+  if (!prepared_ok) {
+    log(log_level::warn, b.subject(), "close reason=backend_lost during prepare");
+    backend_lost();
+    result = co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                 "sluice: lost the backend connection during the prepare")
+                 ? outcome::keep_going
+                 : outcome::close;
+    co_return nullptr;
+  }
+  if (prepare_failed) {
+    // E.g. a table was dropped since the client prepared: the execute fails as it would.
+    result = co_await send_error(sequence_id, error_code, sql_state.empty() ? "HY000" : sql_state,
+                                 error_message)
+                 ? outcome::keep_going
+                 : outcome::close;
+    if (backend_ && pins_.reason() == pin_reason::none && !in_transaction_) {
+      context_.pool->release(std::move(*backend_));
+      backend_.reset();
+    }
+    co_return nullptr;
+  }
+  std::vector<std::uint8_t> closes;
+  for (std::uint32_t old : b.statements.insert(statement.cache_key, id)) {
+    std::uint8_t body[4];
+    for (int i = 0; i < 4; ++i) body[i] = static_cast<std::uint8_t>(old >> (8 * i));
+    append_command(closes, command::stmt_close,
+                   std::string_view(reinterpret_cast<const char*>(body), 4));
+  }
+  if (!closes.empty() && co_await write_all(b.socket, closes)) {
+    backend_lost();
+    result = outcome::close;
+    co_return nullptr;
+  }
+  co_return b.statements.find(statement.cache_key);
+}
+
+awaitable<client_session::outcome> client_session::execute_statement(const frame& f) {
+  const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+  const auto id = protocol::statement_id_of(f.payload);
+  client_statement* statement = id ? find_statement(*id) : nullptr;
+  if (!statement) {
+    co_return co_await send_error(reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
+                                  "Unknown prepared statement handler (" +
+                                      std::to_string(id ? *id : 0) +
+                                      ") given to mysqld_stmt_execute")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  const auto head = protocol::decode_stmt_execute(f.payload, statement->param_count);
+  const bool continues = f.payload.size() == protocol::max_packet_payload;
+  if (!head || (continues && statement->param_count > 0 && !head->new_params_bound)) {
+    co_return co_await send_error(reply_seq, protocol::server_error::unknown_command, "08S01",
+                                  "Malformed COM_STMT_EXECUTE")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  const std::uint32_t client_id = id && *id != 0xFFFFFFFFu ? *id : last_prepared_id_;
+  if (head->new_params_bound) statement->param_types.assign(head->types.begin(), head->types.end());
+  // A copy: the statement table may change while this coroutine waits (it does not today, but a
+  // reference into it must not outlive a lease).
+  const statement_traits traits = statement->traits;
+  if (auto result = co_await prepare_backend(traits, reply_seq);
+      result != outcome::keep_going || !backend_)
+    co_return result;
+  statement = find_statement(client_id);
+  if (!statement) co_return outcome::close;
+  outcome result = outcome::keep_going;
+  backend_statement* prepared = co_await statement_on_backend(*statement, reply_seq, result);
+  if (!prepared) co_return result;
+  // Re-executing closes the cursor the statement had open.
+  if (cursor_statement_ == client_id) {
+    cursor_statement_.reset();
+    pins_.set_cursor_open(false);
+  }
+
+  std::vector<std::uint8_t> wire;
+  for (auto& chunk : statement->long_data) {
+    protocol::set_statement_id(chunk, prepared->id);
+    append_command(
+        wire, command::stmt_send_long_data,
+        std::string_view(reinterpret_cast<const char*>(chunk.data()) + 1, chunk.size() - 1));
+  }
+  statement->long_data.clear();
+  statement->long_data_bytes = 0;
+  const bool rebind = !head->new_params_bound && statement->param_count > 0 &&
+                      prepared->bound_types != statement->param_types;
+  std::vector<std::uint8_t> payload =
+      protocol::rewrite_stmt_execute(f.payload, *head, prepared->id,
+                                     rebind ? std::span<const std::uint8_t>(statement->param_types)
+                                            : std::span<const std::uint8_t>());
+  prepared->bound_types = statement->param_types;
+  if (continues) {
+    // Over 16 MiB: the first frame keeps its length; the client's further frames follow as sent.
+    wire.insert(wire.end(), f.wire.begin(), f.wire.begin() + 4);
+    wire.insert(wire.end(), payload.begin(), payload.end());
+  } else {
+    protocol::append_packets(wire, payload, f.sequence_id);
+  }
+  if (head->opens_cursor()) cursor_request_ = client_id;
+  fetching_ = false;
+  // The server runs a statement in the schema it was prepared in, switching there and back,
+  // which it reports as a change of session state.
+  schema_switch_expected_ = statement->schema != vars_.schema;
+  const outcome ran = co_await run_on_backend(wire, continues, shape::query, traits, reply_seq);
+  schema_switch_expected_ = false;
+  cursor_request_.reset();
+  co_return ran;
+}
+
+awaitable<client_session::outcome> client_session::fetch_statement(const frame& f) {
+  const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+  const auto id = protocol::statement_id_of(f.payload);
+  client_statement* statement = id ? find_statement(*id) : nullptr;
+  if (!statement) {
+    co_return co_await send_error(reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
+                                  "Unknown prepared statement handler (" +
+                                      std::to_string(id ? *id : 0) + ") given to mysqld_stmt_fetch")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  const std::uint32_t client_id = *id == 0xFFFFFFFFu ? last_prepared_id_ : *id;
+  backend_statement* prepared = backend_ && cursor_statement_ == client_id
+                                    ? backend_->conn->statements.find(statement->cache_key)
+                                    : nullptr;
+  if (!prepared) {
+    co_return co_await send_error(
+        reply_seq, protocol::server_error::no_open_cursor, "HY000",
+        "The statement (" + std::to_string(client_id) + ") has no open cursor.")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
+  protocol::set_statement_id(payload, prepared->id);
+  std::vector<std::uint8_t> wire;
+  protocol::append_packets(wire, payload, f.sequence_id);
+  cursor_request_ = client_id;
+  fetching_ = true;
+  const outcome ran =
+      co_await run_on_backend(wire, false, shape::fetch, statement_traits{}, reply_seq);
+  cursor_request_.reset();
+  fetching_ = false;
+  co_return ran;
+}
+
+awaitable<client_session::outcome> client_session::reset_statement(const frame& f) {
+  const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+  const auto id = protocol::statement_id_of(f.payload);
+  client_statement* statement = id ? find_statement(*id) : nullptr;
+  if (!statement) {
+    co_return co_await send_error(reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
+                                  "Unknown prepared statement handler (" +
+                                      std::to_string(id ? *id : 0) + ") given to mysqld_stmt_reset")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  statement->long_data.clear();
+  statement->long_data_bytes = 0;
+  const std::uint32_t client_id = *id == 0xFFFFFFFFu ? last_prepared_id_ : *id;
+  if (backend_ && cursor_statement_ == client_id) {
+    // Its cursor is open on the held backend: the server closes it.
+    if (backend_statement* prepared = backend_->conn->statements.find(statement->cache_key)) {
+      std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
+      protocol::set_statement_id(payload, prepared->id);
+      std::vector<std::uint8_t> wire;
+      protocol::append_packets(wire, payload, f.sequence_id);
+      cursor_statement_.reset();
+      pins_.set_cursor_open(false);
+      co_return co_await run_on_backend(wire, false, shape::single, statement_traits{}, reply_seq);
+    }
+  }
+  // Nothing of it lives on a backend between executes: the reset is sluice's alone.
+  co_return co_await send_ok(reply_seq) ? outcome::keep_going : outcome::close;
+}
+
+awaitable<client_session::outcome> client_session::close_statement(const frame& f) {
+  // COM_STMT_CLOSE has no reply. The backend statements stay cached for other clients.
+  const auto id = protocol::statement_id_of(f.payload);
+  if (!id) co_return outcome::keep_going;
+  const std::uint32_t client_id = *id == 0xFFFFFFFFu ? last_prepared_id_ : *id;
+  auto it = statements_.find(client_id);
+  if (it == statements_.end()) co_return outcome::keep_going;
+  if (backend_ && cursor_statement_ == client_id) {
+    // Close the cursor with a reset of the backend statement, which stays cached.
+    if (backend_statement* prepared = backend_->conn->statements.find(it->second.cache_key)) {
+      std::uint8_t body[4];
+      for (int i = 0; i < 4; ++i) body[i] = static_cast<std::uint8_t>(prepared->id >> (8 * i));
+      std::vector<std::uint8_t> framed;
+      append_command(framed, command::stmt_reset,
+                     std::string_view(reinterpret_cast<const char*>(body), 4));
+      auto replies = co_await run_commands(*backend_->conn, framed, 1);
+      if (!replies) {
+        backend_lost();
+      }
+    }
+    cursor_statement_.reset();
+    pins_.set_cursor_open(false);
+    if (backend_ && pins_.reason() == pin_reason::none && !in_transaction_ &&
+        context_.settings->pool_mode == pool_mode::transaction) {
+      context_.pool->release(std::move(*backend_));
+      backend_.reset();
+    }
+  }
+  statements_.erase(it);
+  co_return outcome::keep_going;
+}
+
+awaitable<client_session::outcome> client_session::send_long_data(const frame& f) {
+  // No reply: the data waits in sluice until the execute, which sends it to whichever backend
+  // runs the statement. Too much of it fails that execute, as the server's own limit would.
+  const auto id = protocol::statement_id_of(f.payload);
+  client_statement* statement = id ? find_statement(*id) : nullptr;
+  if (!statement || f.payload.size() < 7) co_return outcome::keep_going;
+  if (f.payload.size() == protocol::max_packet_payload) {
+    log(log_level::info, subject(), "close reason=long_data_chunk_too_large");
+    co_return outcome::close;
+  }
+  statement->long_data_bytes += f.payload.size();
+  if (statement->long_data_bytes > context_.settings->max_allowed_packet) {
+    log(log_level::info, subject(), "close reason=long_data_over_max_allowed_packet");
+    co_return outcome::close;
+  }
+  statement->long_data.emplace_back(f.payload.begin(), f.payload.end());
+  co_return outcome::keep_going;
+}
+
+// ---- KILL ----------------------------------------------------------------------------------
+
+void client_session::kill_connection(std::string_view by) {
+  log(log_level::info, subject(), "close reason=killed by=", by);
+  if (busy_ && backend_) context_.pool->kill_query(backend_->conn->server_thread_id);
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+awaitable<client_session::outcome> client_session::kill(const kill_statement& request,
+                                                        std::uint8_t sequence_id) {
+  if (!request.supported) {
+    co_return co_await send_error(sequence_id, protocol::server_error::not_supported_yet, "42000",
+                                  "sluice supports only KILL [CONNECTION | QUERY] <connection id>")
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  client_session* target = nullptr;
+  for (client_session* s : context_.sessions) {
+    if (s->id_ == request.id && s->authenticated_) target = s;
+  }
+  if (!target) {
+    co_return co_await send_error(sequence_id, protocol::server_error::no_such_thread, "HY000",
+                                  "Unknown thread id: " + std::to_string(request.id))
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  if (target->user_ != user_) {
+    co_return co_await send_error(sequence_id, protocol::server_error::kill_denied, "HY000",
+                                  "You are not owner of thread " + std::to_string(request.id))
+        ? outcome::keep_going
+        : outcome::close;
+  }
+  if (request.query_only) {
+    if (target != this && target->busy_ && target->backend_) {
+      log(log_level::info, target->subject(), "kill_query by=C-", id_, " backend=S-",
+          target->backend_id());
+      context_.pool->kill_query(target->backend_thread_id());
+    }
+    co_return co_await send_ok(sequence_id) ? outcome::keep_going : outcome::close;
+  }
+  if (target == this) {
+    co_await send_error(sequence_id, protocol::server_error::connection_killed, "70100",
+                        "Connection was killed");
+    log(log_level::info, subject(), "close reason=killed by=self");
+    co_return outcome::close;
+  }
+  target->kill_connection("C-" + std::to_string(id_));
   co_return co_await send_ok(sequence_id) ? outcome::keep_going : outcome::close;
 }
 

@@ -6,12 +6,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "proxy/asio_types.h"
 #include "proxy/backend_pool.h"
 #include "proxy/frame_reader.h"
+#include "proxy/prepared_statements.h"
 #include "proxy/server_context.h"
+#include "proxy/session_pins.h"
 #include "proxy/session_state.h"
 #include "proxy/statement_classifier.h"
 
@@ -63,7 +66,10 @@ class client_session {
   std::string_view state() const noexcept;
   bool waiting() const noexcept { return waiting_since_.has_value(); }
   std::chrono::milliseconds waited() const;
-  pin_reason pinned() const noexcept { return pin_; }
+  pin_reason pinned() const noexcept { return pins_.reason(); }
+  // KILL CONNECTION from another client: the statement under way is killed on its backend, and
+  // the connection closed.
+  void kill_connection(std::string_view by);
   bool holds_backend() const noexcept { return backend_.has_value(); }
   bool authenticated() const noexcept { return authenticated_; }
   std::chrono::system_clock::time_point connected_at() const noexcept { return connected_at_; }
@@ -85,6 +91,32 @@ class client_session {
   awaitable<outcome> dispatch(const frame& f);
   awaitable<outcome> forward(const frame& f, protocol::response_scanner::shape shape,
                              const statement_traits& traits);
+  // Leases a backend if the client holds none and restores the client's session on it.
+  awaitable<outcome> prepare_backend(const statement_traits& traits, std::uint8_t sequence_id);
+  // Sends `wire` (a command, possibly after commands without replies) to the held backend,
+  // streams the response back and settles the lease. `continues`: the command's last frame was
+  // a full one, so the client sends more frames.
+  awaitable<outcome> run_on_backend(std::span<const std::uint8_t> wire, bool continues,
+                                    protocol::response_scanner::shape shape,
+                                    const statement_traits& traits, std::uint8_t sequence_id);
+  // Binary prepared statements (COM_STMT_*), under sluice's own statement ids.
+  awaitable<outcome> prepare_statement(const frame& f);
+  awaitable<outcome> execute_statement(const frame& f);
+  awaitable<outcome> fetch_statement(const frame& f);
+  awaitable<outcome> reset_statement(const frame& f);
+  awaitable<outcome> close_statement(const frame& f);
+  awaitable<outcome> send_long_data(const frame& f);
+  // The statement on the held backend, prepared there now if it was not; nullptr after an
+  // error was sent to the client (or the backend was lost: then `result` says close or not).
+  awaitable<backend_statement*> statement_on_backend(client_statement& statement,
+                                                     std::uint8_t sequence_id, outcome& result);
+  // Reads one whole response of the held backend into `out` (prepare responses are small).
+  awaitable<bool> read_whole_response(protocol::response_scanner::shape shape,
+                                      std::vector<std::uint8_t>& out);
+  client_statement* find_statement(std::uint32_t id);
+  std::string statement_cache_key(std::string_view sql) const;
+  awaitable<outcome> kill(const kill_statement& request, std::uint8_t sequence_id);
+  void backend_lost();
   awaitable<outcome> lease_backend(std::uint8_t sequence_id);
   awaitable<error_code> next_command(frame& f);
   awaitable<outcome> restore_session(bool needs_last_insert_id, bool clear_diagnostics,
@@ -92,7 +124,11 @@ class client_session {
   awaitable<outcome> relay_response(std::uint8_t sequence_id);
   awaitable<bool> relay_client_frames_until_short(backend_connection& b);
   awaitable<bool> relay_local_infile(backend_connection& b);
-  void after_response(const statement_traits& traits);
+  // Settles the client's state after a response; gives the backend back if nothing holds it
+  // (unless `may_release` is false: the caller has more to do on it first).
+  void after_response(const statement_traits& traits, bool may_release = true);
+  void release_if_free();
+  awaitable<void> learn_untracked_variables(const statement_traits& traits);
   awaitable<outcome> reset_connection(std::uint8_t sequence_id);
   awaitable<outcome> change_user(const frame& f);
   awaitable<void> end_lease(bool reset_first);
@@ -124,7 +160,16 @@ class client_session {
 
   session_vars vars_;
   std::optional<lease> backend_;
-  pin_reason pin_ = pin_reason::none;
+  session_pins pins_;
+  pin_reason logged_pin_ = pin_reason::none;  // the last pin reason logged
+  std::unordered_map<std::uint32_t, client_statement> statements_;
+  std::uint32_t next_statement_id_ = 1;
+  std::uint32_t last_prepared_id_ = 0;  // for an execute with id -1 ("the last prepared")
+  std::optional<std::uint32_t> cursor_statement_;  // the statement whose cursor is open
+  // Set while an execute that asked for a cursor, or a fetch, runs.
+  std::optional<std::uint32_t> cursor_request_;
+  bool fetching_ = false;
+  bool schema_switch_expected_ = false;  // an execute runs in another schema than the client's
   bool in_transaction_ = false;
   bool hold_for_next_ = false;  // the last statement left warnings a SHOW WARNINGS may read
   bool busy_ = false;           // a command is being served

@@ -188,6 +188,12 @@ const std::map<std::string, setter>& known_keys() {
        [](config& c, const std::string& v, const std::string& k) {
          c.pool.idle_timeout = parse_duration(v, k);
        }},
+      {"backend.max_prepared_statements",
+       [](config& c, const std::string& v, const std::string& k) {
+         c.max_prepared_statements = parse_unsigned(v, k);
+         if (c.max_prepared_statements == 0)
+           throw config_error(k + ": must be at least 1, got '" + v + "'");
+       }},
       {"backend.max_lifetime",
        [](config& c, const std::string& v, const std::string& k) {
          c.pool.max_lifetime = parse_duration(v, k);
@@ -524,6 +530,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const config& c
       {"backend.connect_timeout", duration_text(c.connect_timeout)},
       {"backend.idle_timeout", duration_text(c.pool.idle_timeout)},
       {"backend.max_lifetime", duration_text(c.pool.max_lifetime)},
+      {"backend.max_prepared_statements", std::to_string(c.max_prepared_statements)},
       {"queue.timeout", duration_text(c.pool.queue_timeout)},
       {"queue.max_waiting", std::to_string(c.pool.max_waiting)},
       {"queue.max_waiting_per_user", std::to_string(c.max_waiting_per_user)},

@@ -71,6 +71,8 @@ struct config {
     std::size_t max_connections = 0;
   };
   std::vector<address_limit> address_limits;
+  // [backend] binary prepared statements each backend connection keeps for reuse (LRU beyond)
+  std::size_t max_prepared_statements = 256;
   // [queue] max_waiting_per_user (0: only the global max_waiting)
   std::size_t max_waiting_per_user = 0;
 

@@ -13,6 +13,7 @@ add_library(sluice_proxy STATIC
   admin_format.cpp
   admin_server.cpp
   socket_io.cpp
+  prepared_statements.cpp
   session_state.cpp)
 target_include_directories(sluice_proxy PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(sluice_proxy PUBLIC sluice_sql sluice_pool sluice_protocol sluice_metrics

@@ -11,7 +11,8 @@ namespace sluice::proxy {
 namespace {
 
 backend_login login_of(const config& c) {
-  return {c.backend, c.backend_user, c.backend_password, c.connect_timeout};
+  return {c.backend, c.backend_user, c.backend_password, c.connect_timeout,
+          c.max_prepared_statements};
 }
 
 constexpr auto refresh_interval = std::chrono::milliseconds(250);

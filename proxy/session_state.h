@@ -1,9 +1,11 @@
-// The session variables sluice keeps for each client and restores on whichever backend it gets:
-// default schema, character set / collation, autocommit, the multi-statements option and the
-// last insert id. Everything else that would leave session state pins the client instead.
+// The session state sluice keeps for each client and restores on whichever backend it gets:
+// default schema, character set / collation, autocommit, the multi-statements option, the last
+// insert id, every other session system variable the server's tracker reported, and user
+// variables set to literals. What cannot be restored pins the client instead (session_pins).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +33,14 @@ struct session_vars {
   bool autocommit = true;
   bool multi_statements = false;
   std::uint64_t last_insert_id = 0;
+  // Other session system variables the client changed: lower-case name -> value as reported.
+  std::map<std::string, std::string> system;
+  // User variables with a replayable value: lower-case name -> SQL literal.
+  std::map<std::string, std::string> user;
 };
+
+// The value a backend's user variable has that no literal can reproduce (it lives only there).
+inline constexpr std::string_view opaque_value = "\x01opaque";
 
 // What a backend connection's session holds; a field is unknown until sluice set or saw it.
 struct backend_vars {
@@ -39,8 +48,16 @@ struct backend_vars {
   std::optional<charset_vars> charset;
   std::optional<bool> autocommit;
   std::optional<bool> multi_statements;
-  std::uint64_t last_client = 0;  // the client whose statement ran last (0: none / reset)
+  // LAST_INSERT_ID() of the session as sluice last saw it set (by an insert's OK packet or a
+  // restore); 0 in a new or reset session.
+  std::optional<std::uint64_t> last_insert_id = 0;
+  // System variables that differ from the connection's defaults, and user variables it holds.
+  // Both are always known: empty after connecting and after a reset.
+  std::map<std::string, std::string> system;
+  std::map<std::string, std::string> user;
 
+  // After COM_RESET_CONNECTION / COM_CHANGE_USER: variables are back to their defaults and the
+  // rest is learnt again.
   void forget_all() { *this = backend_vars{}; }
 };
 
@@ -56,17 +73,24 @@ struct restore_plan {
 };
 
 restore_plan plan_restore(const session_vars& want, const backend_vars& have,
-                          bool needs_last_insert_id, std::uint64_t client_id);
+                          bool needs_last_insert_id);
 
 // What the server's session-state tracker reported after a statement.
 struct tracked_changes {
   pin_reason pin = pin_reason::none;  // a change sluice cannot restore
+  bool reported_anything = false;     // variables or the schema were reported
+  bool state_changed = false;         // the "session state changed" tracker fired
+  bool last_insert_id_reported = false;
+  // The transaction-characteristics tracker: nullopt when silent, else its statement text ("" once
+  // the characteristics were used up).
+  std::optional<std::string> transaction_characteristics;
 };
 
 // Applies session-state blobs (OK packets' session_state_info) to a client's variables.
-// `from_restore`: the blobs answer sluice's own restore, whose last_insert_id report is expected.
-tracked_changes apply_session_state(const std::vector<std::string>& blobs, session_vars& vars,
-                                    bool from_restore);
+tracked_changes apply_session_state(const std::vector<std::string>& blobs, session_vars& vars);
+
+// A character set variable's value as SQL: "#N" is collation id N, "null" is NULL.
+std::string charset_value_sql(const std::string& value);
 
 // Quotes a string as an SQL string literal.
 std::string sql_string_literal(std::string_view s);

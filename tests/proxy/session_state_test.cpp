@@ -53,7 +53,7 @@ backend_vars matching(std::string schema = "shop") {
   b.charset = utf8mb4;
   b.autocommit = true;
   b.multi_statements = false;
-  b.last_client = 7;
+  b.last_insert_id = 42;
   return b;
 }
 
@@ -65,7 +65,6 @@ struct restore_case {
   session_vars want;
   backend_vars have;
   bool needs_last_insert_id = false;
-  std::uint64_t client_id = 7;
   restore_plan expected;
 };
 
@@ -77,7 +76,7 @@ class plan_restore_table : public ::testing::TestWithParam<restore_case> {};
 
 TEST_P(plan_restore_table, plans) {
   const restore_case& c = GetParam();
-  const restore_plan plan = plan_restore(c.want, c.have, c.needs_last_insert_id, c.client_id);
+  const restore_plan plan = plan_restore(c.want, c.have, c.needs_last_insert_id);
   EXPECT_EQ(plan.change_user, c.expected.change_user);
   EXPECT_EQ(plan.multi_statements, c.expected.multi_statements);
   EXPECT_EQ(plan.schema, c.expected.schema);
@@ -184,12 +183,12 @@ const std::vector<restore_case> restore_cases = {
      .expected = plan(std::nullopt, std::nullopt, R"(SET character_set_client='we\'ird')")},
     {.name = "last_insert_id_for_another_client",
      .want = client(),
-     .have = matching_with([](backend_vars& b) { b.last_client = 8; }),
+     .have = matching_with([](backend_vars& b) { b.last_insert_id = 8; }),
      .needs_last_insert_id = true,
      .expected = plan(std::nullopt, std::nullopt, "SET last_insert_id=42")},
     {.name = "last_insert_id_after_a_reset",
      .want = client(),
-     .have = matching_with([](backend_vars& b) { b.last_client = 0; }),
+     .have = matching_with([](backend_vars& b) { b.last_insert_id = 0; }),
      .needs_last_insert_id = true,
      .expected = plan(std::nullopt, std::nullopt, "SET last_insert_id=42")},
     {.name = "last_insert_id_already_there",
@@ -199,7 +198,7 @@ const std::vector<restore_case> restore_cases = {
      .expected = plan(std::nullopt, std::nullopt, "")},
     {.name = "last_insert_id_not_needed",
      .want = client(),
-     .have = matching_with([](backend_vars& b) { b.last_client = 8; }),
+     .have = matching_with([](backend_vars& b) { b.last_insert_id = 8; }),
      .expected = plan(std::nullopt, std::nullopt, "")},
     {.name = "everything_in_one_set_in_order",
      .want = client_with([](session_vars& v) {
@@ -209,7 +208,7 @@ const std::vector<restore_case> restore_cases = {
      }),
      .have = matching_with([](backend_vars& b) {
        b.schema = "billing";
-       b.last_client = 3;
+       b.last_insert_id = 3;
      }),
      .needs_last_insert_id = true,
      .expected = plan(true, "shop",
@@ -316,13 +315,14 @@ class apply_session_state_table : public ::testing::TestWithParam<apply_case> {}
 TEST_P(apply_session_state_table, applies) {
   const apply_case& c = GetParam();
   session_vars vars = client();
-  const tracked_changes result = apply_session_state(c.blobs, vars, c.from_restore);
+  const tracked_changes result = apply_session_state(c.blobs, vars);
   EXPECT_EQ(result.pin, c.pin) << to_string(result.pin);
   EXPECT_EQ(vars.schema, c.expected.schema);
   EXPECT_EQ(vars.charset, c.expected.charset);
   EXPECT_EQ(vars.autocommit, c.expected.autocommit);
   EXPECT_EQ(vars.multi_statements, c.expected.multi_statements);
   EXPECT_EQ(vars.last_insert_id, c.expected.last_insert_id);
+  EXPECT_EQ(vars.system, c.expected.system);
 }
 
 const std::vector<apply_case> apply_cases = {
@@ -358,31 +358,41 @@ const std::vector<apply_case> apply_cases = {
        v.schema = "billing";
        v.charset.values[1] = "";
      })},
-    {.name = "unknown_variable_pins",
+    {.name = "other_variable_is_recorded_for_replay",
      .blobs = {variable("sql_mode", "ANSI_QUOTES")},
-     .expected = client(),
-     .pin = pin_reason::session_variable},
-    {.name = "unknown_variable_beside_known_ones_still_applies_them",
+     .expected = client_with([](session_vars& v) { v.system["sql_mode"] = "ANSI_QUOTES"; })},
+    {.name = "other_variable_beside_known_ones",
      .blobs = {variables({{"time_zone", "+01:00"}, {"autocommit", "OFF"}})},
-     .expected = client_with([](session_vars& v) { v.autocommit = false; }),
-     .pin = pin_reason::session_variable},
-    {.name = "session_track_variables_are_harmless",
+     .expected = client_with([](session_vars& v) {
+       v.autocommit = false;
+       v.system["time_zone"] = "+01:00";
+     })},
+    {.name = "variable_names_are_lower_cased",
+     .blobs = {variable("SQL_SELECT_LIMIT", "10")},
+     .expected = client_with([](session_vars& v) { v.system["sql_select_limit"] = "10"; })},
+    {.name = "session_track_variables_pin",  // sluice's own trackers: not the client's to change
      .blobs = {variable("session_track_schema", "ON"),
                variable("session_track_system_variables", "*")},
-     .expected = client()},
-    {.name = "last_insert_id_from_a_client_statement_pins",
-     .blobs = {variable("last_insert_id", "9")},
      .expected = client(),
      .pin = pin_reason::session_variable},
+    {.name = "one_shot_variable_pins",
+     .blobs = {variable("insert_id", "5")},
+     .expected = client(),
+     .pin = pin_reason::session_variable},
+    {.name = "schema_derived_variables_are_not_replayed",
+     .blobs = {variables(
+         {{"character_set_database", "latin1"}, {"collation_database", "latin1_bin"}})},
+     .expected = client()},
+    {.name = "last_insert_id_set_by_the_client_is_recorded",
+     .blobs = {variable("last_insert_id", "9")},
+     .expected = client_with([](session_vars& v) { v.last_insert_id = 9; })},
     {.name = "last_insert_id_from_a_restore_is_expected",
      .blobs = {variable("last_insert_id", "42")},
      .from_restore = true,
      .expected = client()},
-    {.name = "restore_still_pins_on_unknown_variables",
+    {.name = "empty_value_is_a_value",
      .blobs = {variable("sql_mode", "")},
-     .from_restore = true,
-     .expected = client(),
-     .pin = pin_reason::session_variable},
+     .expected = client_with([](session_vars& v) { v.system["sql_mode"] = ""; })},
     {.name = "other_tracker_types_are_ignored",
      .blobs = {entry(session_track::state_change, lenenc("1")) +
                entry(session_track::transaction_state, lenenc("T_______")) +
@@ -411,11 +421,11 @@ const std::vector<apply_case> apply_cases = {
      .expected = client("billing"),
      .pin = pin_reason::session_state},
     {.name = "malformed_wins_over_an_earlier_variable_pin",
-     .blobs = {variable("sql_mode", ""), std::string("\x00\x05", 2)},
+     .blobs = {variable("insert_id", "1"), std::string("\x00\x05", 2)},
      .expected = client(),
      .pin = pin_reason::session_state},
     {.name = "malformed_is_kept_over_a_later_variable_pin",
-     .blobs = {std::string("\x00\x05", 2), variable("sql_mode", "")},
+     .blobs = {std::string("\x00\x05", 2), variable("insert_id", "1")},
      .expected = client(),
      .pin = pin_reason::session_state},
 };
@@ -429,18 +439,18 @@ TEST(session_state, a_restore_answer_makes_the_next_plan_empty) {
   vars.charset = charset_vars::from_collation_id(45);
   backend_vars backend = matching("billing");
 
-  const restore_plan plan = plan_restore(vars, backend, false, 7);
+  const restore_plan plan = plan_restore(vars, backend, false);
   ASSERT_EQ(plan.schema, "shop");
   const auto tracked = apply_session_state(
       {schema("shop"), variables({{"character_set_client", "utf8mb4"},
                                   {"character_set_results", "utf8mb4"},
                                   {"character_set_connection", "utf8mb4"},
                                   {"collation_connection", "utf8mb4_general_ci"}})},
-      vars, true);
+      vars);
   EXPECT_EQ(tracked.pin, pin_reason::none);
   backend.schema = vars.schema;
   backend.charset = vars.charset;
-  EXPECT_TRUE(plan_restore(vars, backend, false, 7).empty());
+  EXPECT_TRUE(plan_restore(vars, backend, false).empty());
 }
 
 }  // namespace
