@@ -447,7 +447,7 @@ TEST_F(MetricsTest, EveryLineParsesEveryFamilyIsDeclaredAndLabelsStayBounded) {
   const std::string secret_sql = "SELECT 'query-text-must-not-be-a-label' AS q";
   auto pinned = connect_app();
   ASSERT_EQ(pinned->scalar(secret_sql), "query-text-must-not-be-a-label");
-  pinned->execute("SET @remember_me = 1");  // pins, and keeps the only backend
+  pinned->execute("SELECT @remember_me := 1");  // pins, and keeps the only backend
   auto waiter = connect_app();
   EXPECT_EQ(waiter->query("SELECT 2").error_code, queue_timeout_error);
   mysql_client intruder;
