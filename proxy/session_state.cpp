@@ -126,14 +126,17 @@ restore_plan plan_restore(const session_vars& want, const backend_vars& have,
   if (have.autocommit != want.autocommit)
     append_assignment(plan.set_statement, "autocommit", want.autocommit ? "1" : "0");
   if (have.charset != want.charset) {
-    // An empty collation_connection is the default of character_set_connection, which setting
-    // character_set_connection brings.
+    // Setting character_set_connection sets collation_connection to that character set's default,
+    // which is what an empty collation_connection stands for; any other collation is set after.
     const bool default_collation = want.charset.values[3].empty();
+    bool connection_set = false;
     for (int i = 0; i < 4; ++i) {
       bool differs = !have.charset || have.charset->values[i] != want.charset.values[i];
       if (i == 2 && default_collation && have.charset && !have.charset->values[3].empty())
         differs = true;
+      if (i == 2) connection_set = differs;
       if (i == 3 && default_collation) continue;
+      if (i == 3 && connection_set) differs = true;
       if (differs)
         append_assignment(plan.set_statement, charset_vars::names[i],
                           charset_value_sql(want.charset.values[i]));

@@ -177,6 +177,42 @@ const std::vector<restore_case> restore_cases = {
      .want = client_with([](session_vars& v) { v.charset.values[1] = "NULL"; }),
      .have = matching(),
      .expected = plan(std::nullopt, std::nullopt, "SET character_set_results=NULL")},
+    {.name = "setting_the_connection_character_set_sets_the_collation_again",
+     .want = client_with([](session_vars& v) {
+       v.charset.values[2] = "latin1";
+       v.charset.values[3] = "latin1_german1_ci";
+     }),
+     .have = matching_with([](backend_vars& b) {
+       b.charset->values[2] = "utf8mb4";
+       b.charset->values[3] = "latin1_german1_ci";
+     }),
+     .expected = plan(std::nullopt, std::nullopt,
+                      "SET character_set_connection='latin1', "
+                      "collation_connection='latin1_german1_ci'")},
+    {.name = "default_collation_comes_with_the_connection_character_set",
+     .want = client_with([](session_vars& v) {
+       v.charset.values[2] = "latin1";
+       v.charset.values[3] = "";
+     }),
+     .have = matching_with([](backend_vars& b) {
+       b.charset->values[2] = "latin1";
+       b.charset->values[3] = "latin1_bin";
+     }),
+     .expected = plan(std::nullopt, std::nullopt, "SET character_set_connection='latin1'")},
+    {.name = "other_variables_and_user_variables_are_replayed_and_reset",
+     .want = client_with([](session_vars& v) {
+       v.system["sql_mode"] = "ANSI_QUOTES";
+       v.system["max_statement_time"] = "1.500000";
+       v.user["a"] = "'x'";
+     }),
+     .have = matching_with([](backend_vars& b) {
+       b.system["time_zone"] = "+01:00";
+       b.user["b"] = "5";
+       b.user["c"] = std::string(opaque_value);
+     }),
+     .expected = plan(std::nullopt, std::nullopt,
+                      "SET max_statement_time=1.500000, sql_mode='ANSI_QUOTES', "
+                      "time_zone=DEFAULT, @`a`='x', @`b`=NULL")},
     {.name = "charset_names_are_quoted",
      .want = client_with([](session_vars& v) { v.charset.values[0] = "we'ird"; }),
      .have = matching(),
