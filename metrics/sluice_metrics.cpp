@@ -101,6 +101,10 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
       restores(counter(*registry_, "sluice_state_restores_total",
                        "Client session states restored on a backend (one round trip each).",
                        {{"pool", pool}})),
+      statement_prepares(counter(*registry_, "sluice_backend_statement_prepares_total",
+                                 "Binary prepared statements prepared on a backend: a client's "
+                                 "COM_STMT_PREPARE, or a lazy prepare where an execute landed.",
+                                 {{"pool", pool}})),
       backend_max_connections(gauge(*registry_, "sluice_backend_max_connections",
                                     "The configured cap on backend connections.",
                                     {{"pool", pool}})),

@@ -78,8 +78,9 @@ class sluice_metrics {
   prometheus::Counter& backend_connect_failures;
   prometheus::Histogram& backend_connect_seconds;
   prometheus::Counter& backend_closed(std::string_view reason);
-  prometheus::Counter& resets;    // COM_RESET_CONNECTION / COM_CHANGE_USER sluice sent
-  prometheus::Counter& restores;  // state restores (one round trip each)
+  prometheus::Counter& resets;              // COM_RESET_CONNECTION / COM_CHANGE_USER sluice sent
+  prometheus::Counter& restores;            // state restores (one round trip each)
+  prometheus::Counter& statement_prepares;  // COM_STMT_PREPARE sluice ran on a backend
 
   // Gauges of current state.
   prometheus::Gauge& backends(backend_state s) { return *backends_[static_cast<std::size_t>(s)]; }

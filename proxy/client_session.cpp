@@ -952,6 +952,7 @@ awaitable<client_session::outcome> client_session::prepare_statement(const frame
     co_return result;
   backend_connection& b = *backend_->conn;
   std::vector<std::uint8_t> response;
+  context_.pool->metrics().statement_prepares.Increment();
   if (co_await write_all(b.socket, f.wire) ||
       !co_await read_whole_response(shape::prepare, response)) {
     log(log_level::warn, b.subject(), "close reason=backend_lost during prepare");
@@ -1055,6 +1056,7 @@ awaitable<backend_statement*> client_session::statement_on_backend(client_statem
   }
   std::vector<std::uint8_t> framed;
   append_command(framed, command::stmt_prepare, statement.sql);
+  context_.pool->metrics().statement_prepares.Increment();
   std::vector<std::uint8_t> response;
   const bool prepared_ok = !co_await write_all(b.socket, framed) &&
                            co_await read_whole_response(shape::prepare, response);

@@ -500,6 +500,7 @@ TEST_F(MetricsTest, EveryLineParsesEveryFamilyIsDeclaredAndLabelsStayBounded) {
                                    "sluice_backend_closed_total",
                                    "sluice_backend_resets_total",
                                    "sluice_state_restores_total",
+                                   "sluice_backend_statement_prepares_total",
                                    "sluice_backends",
                                    "sluice_backend_max_connections",
                                    "sluice_clients",
