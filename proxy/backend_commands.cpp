@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 
 #include "protocol/frame.h"
+#include "protocol/stmt_command.h"
 #include "proxy/socket_io.h"
 
 namespace sluice::proxy {
@@ -13,6 +14,14 @@ void append_command(std::vector<std::uint8_t>& out, protocol::command cmd, std::
   payload.reserve(body.size() + 1);
   payload.push_back(static_cast<std::uint8_t>(cmd));
   payload.insert(payload.end(), body.begin(), body.end());
+  protocol::append_packets(out, payload, 0);
+}
+
+void append_statement_command(std::vector<std::uint8_t>& out, protocol::command cmd,
+                              std::uint32_t statement_id) {
+  std::vector<std::uint8_t> payload(5);
+  payload[0] = static_cast<std::uint8_t>(cmd);
+  protocol::set_statement_id(payload, statement_id);
   protocol::append_packets(out, payload, 0);
 }
 

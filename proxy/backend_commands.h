@@ -26,6 +26,9 @@ struct command_reply {
 
 // Appends a command (sequence id 0) to `out`, ready to send.
 void append_command(std::vector<std::uint8_t>& out, protocol::command cmd, std::string_view body);
+// Appends a statement command whose body is only the statement id (COM_STMT_CLOSE, _RESET).
+void append_statement_command(std::vector<std::uint8_t>& out, protocol::command cmd,
+                              std::uint32_t statement_id);
 
 // Writes `framed` and reads `replies` replies. A transport or protocol error means the
 // connection is unusable.

@@ -983,10 +983,7 @@ awaitable<client_session::outcome> client_session::prepare_statement(const frame
       if (!to_close.empty()) {
         std::vector<std::uint8_t> closes;
         for (std::uint32_t id : to_close) {
-          std::uint8_t body[4];
-          for (int i = 0; i < 4; ++i) body[i] = static_cast<std::uint8_t>(id >> (8 * i));
-          append_command(closes, command::stmt_close,
-                         std::string_view(reinterpret_cast<const char*>(body), 4));
+          append_statement_command(closes, command::stmt_close, id);
         }
         if (co_await write_all(b.socket, closes)) {
           backend_lost();
@@ -1104,10 +1101,7 @@ awaitable<backend_statement*> client_session::statement_on_backend(client_statem
   }
   std::vector<std::uint8_t> closes;
   for (std::uint32_t old : b.statements.insert(statement.cache_key, id)) {
-    std::uint8_t body[4];
-    for (int i = 0; i < 4; ++i) body[i] = static_cast<std::uint8_t>(old >> (8 * i));
-    append_command(closes, command::stmt_close,
-                   std::string_view(reinterpret_cast<const char*>(body), 4));
+    append_statement_command(closes, command::stmt_close, old);
   }
   if (!closes.empty() && co_await write_all(b.socket, closes)) {
     backend_lost();
@@ -1265,11 +1259,8 @@ awaitable<client_session::outcome> client_session::close_statement(const frame& 
   if (backend_ && cursor_statement_ == client_id) {
     // Close the cursor with a reset of the backend statement, which stays cached.
     if (backend_statement* prepared = backend_->conn->statements.find(it->second.cache_key)) {
-      std::uint8_t body[4];
-      for (int i = 0; i < 4; ++i) body[i] = static_cast<std::uint8_t>(prepared->id >> (8 * i));
       std::vector<std::uint8_t> framed;
-      append_command(framed, command::stmt_reset,
-                     std::string_view(reinterpret_cast<const char*>(body), 4));
+      append_statement_command(framed, command::stmt_reset, prepared->id);
       auto replies = co_await run_commands(*backend_->conn, framed, 1);
       if (!replies) {
         backend_lost();
