@@ -175,3 +175,59 @@ start_mariadb() {
   done
   note "MariaDB $(db_sql 'SELECT VERSION()') on 127.0.0.1:$db_port (pid $db_pid, max_connections=$max_connections)"
 }
+
+# ---------------------------------------------------------------------------------------------
+# sysbench (the caller sets tables, table_size, db_port and work)
+
+sysbench_args() { # PORT
+  echo --db-driver=mysql --mysql-host=127.0.0.1 "--mysql-port=$1" --mysql-user=sbtest \
+    --mysql-password=sbtest-pw --mysql-db=sbtest "--tables=$tables" "--table-size=$table_size"
+}
+
+prepare_tables() {
+  local args
+  read -ra args <<<"$(sysbench_args "$db_port")"
+  note "sysbench prepare: $tables tables x $table_size rows"
+  sysbench oltp_read_write "${args[@]}" --threads="$tables" prepare >"$work/prepare.log" 2>&1 || {
+    tail -n 30 "$work/prepare.log" >&2
+    die "sysbench prepare failed (log above)"
+  }
+}
+
+# Pulls "queries qps tps p95 errors reconnects seconds" out of a sysbench run log.
+parse_sysbench() {
+  awk '
+    $1 == "queries:"      { q = $2; qps = $3; sub(/^\(/, "", qps) }
+    $1 == "transactions:" { tps = $3; sub(/^\(/, "", tps) }
+    $1 == "95th" && $2 == "percentile:" { p95 = $3 }
+    $1 == "ignored" && $2 == "errors:"  { err = $3 }
+    $1 == "reconnects:"   { rec = $2 }
+    $1 == "total" && $2 == "time:" { dur = $3; sub(/s$/, "", dur) }
+    END { if (q != "" && qps != "" && tps != "" && p95 != "" && err != "")
+            print q, qps, tps, p95, err, (rec == "" ? 0 : rec), dur
+          else exit 1 }' "$1"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Checks and problem reports (the caller keeps a sluice_problems array)
+
+# One login and SELECT 1 as sbtest through PORT; prints the client's error on failure.
+check_login() {
+  local out
+  if out=$(timeout 20 mariadb --no-defaults --host=127.0.0.1 --port="$1" --user=sbtest \
+    --password=sbtest-pw --batch --skip-column-names sbtest -e "SELECT 1" 2>&1) && [[ $out == 1 ]]; then
+    return 0
+  fi
+  if [[ $out == *ERROR* ]]; then
+    grep -m1 ERROR <<<"$out"
+  else
+    echo "${out:-no answer within 20s}" | tr '\n' ' '
+  fi
+  return 1
+}
+
+# sluice_problem TEXT: reports a sluice failure; it is repeated in the final summary.
+sluice_problem() {
+  note "SLUICE PROBLEM: $1"
+  sluice_problems+=("$1")
+}
