@@ -815,7 +815,7 @@ void client_session::after_response(const statement_traits& traits, bool may_rel
   b.vars.charset = vars_.charset;
   b.vars.autocommit = vars_.autocommit;
   b.vars.multi_statements = vars_.multi_statements;
-  b.vars.system = vars_.system;
+  if (b.vars.system != vars_.system) b.vars.system = vars_.system;  // no copy per statement
   if (scanner.last_insert_id() != 0 || tracked.last_insert_id_reported)
     b.vars.last_insert_id = vars_.last_insert_id;
   if (cursor_request_) {
