@@ -38,6 +38,7 @@ void session_pins::statement_finished(const std::vector<statement_effect>& effec
         break;
       case kind::system_variable_default:
       case kind::untracked_system_variable:
+      case kind::set_statement:
       case kind::names_collation:
         break;
       case kind::use_schema:

@@ -615,6 +615,7 @@ class classifier {
     const token next = peek();
     if (is_word(next, {"STATEMENT"})) {  // MariaDB: the assignments last for one statement
       advance();
+      effect(statement_effect::kind::set_statement);
       return skip_to_inner_statement();
     }
     if (is_word(next, {"PASSWORD"}) ||

@@ -36,19 +36,20 @@ struct statement_effect {
     opaque_user_variable,     // @name got a value sluice cannot replay (:=, INTO, CALL, LOAD DATA)
     system_variable_default,  // SET [SESSION] name = DEFAULT
     untracked_system_variable,  // SET @@name = ...: the server's tracker does not report it
-    use_schema,                 // USE name: later unqualified table names resolve there
-    create_temporary_table,     // name as written: "t" or "db.t"
-    drop_table,                 // DROP [TEMPORARY] TABLE|SEQUENCE: one effect per name
-    lock_tables,                // LOCK TABLES, FLUSH TABLES WITH READ LOCK
-    unlock_tables,              // UNLOCK TABLES
-    backup_lock,                // BACKUP LOCK, BACKUP STAGE (not END)
-    backup_unlock,              // BACKUP UNLOCK, BACKUP STAGE END
-    get_lock,                   // GET_LOCK('name'): "" when the name is not a plain literal
-    release_lock,               // RELEASE_LOCK('name')
-    release_all_locks,          // RELEASE_ALL_LOCKS()
-    prepare,                    // PREPARE name FROM ...: `value` "hazard" if its text may pin
-    execute,                    // EXECUTE name
-    deallocate,                 // DEALLOCATE|DROP PREPARE name
+    set_statement,  // SET STATEMENT x=... FOR: changes and restores x (the server says "changed")
+    use_schema,     // USE name: later unqualified table names resolve there
+    create_temporary_table,  // name as written: "t" or "db.t"
+    drop_table,              // DROP [TEMPORARY] TABLE|SEQUENCE: one effect per name
+    lock_tables,             // LOCK TABLES, FLUSH TABLES WITH READ LOCK
+    unlock_tables,           // UNLOCK TABLES
+    backup_lock,             // BACKUP LOCK, BACKUP STAGE (not END)
+    backup_unlock,           // BACKUP UNLOCK, BACKUP STAGE END
+    get_lock,                // GET_LOCK('name'): "" when the name is not a plain literal
+    release_lock,            // RELEASE_LOCK('name')
+    release_all_locks,       // RELEASE_ALL_LOCKS()
+    prepare,                 // PREPARE name FROM ...: `value` "hazard" if its text may pin
+    execute,                 // EXECUTE name
+    deallocate,              // DEALLOCATE|DROP PREPARE name
     xa_start,
     xa_end,        // XA COMMIT / XA ROLLBACK
     handler_open,  // HANDLER t OPEN [AS alias]: the alias, else the table name

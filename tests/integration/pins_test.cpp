@@ -634,6 +634,22 @@ TEST_P(PinsTest, SetTransactionReadOnlyAppliesToTheNextTransactionOnly) {
   EXPECT_TRUE(released(*a));
 }
 
+// MariaDB's SET STATEMENT changes variables for one statement and restores them; the server
+// reports that as a change of session state, which must not pin.
+TEST_P(PinsTest, SetStatementForNeverPinsAndLeavesNothing) {
+  auto a = connect();
+  const std::string before = a->scalar("SELECT @@max_statement_time");
+  EXPECT_EQ(a->scalar("SET STATEMENT max_statement_time = 5 FOR SELECT @@max_statement_time"),
+            "5.000000");
+  EXPECT_TRUE(released(*a));
+  a->execute("SET STATEMENT sql_mode = '' FOR UPDATE pins_rows SET id = id WHERE id = 1");
+  EXPECT_TRUE(released(*a));
+  EXPECT_EQ(a->scalar("SELECT @@max_statement_time"), before);
+  on_every_backend([&](mysql_client& other, int) {
+    EXPECT_EQ(other.scalar("SELECT @@max_statement_time"), before);
+  });
+}
+
 TEST_P(PinsTest, SessionVariablesAreReplayedAndNeverPin) {
   const auto defaults =
       connect()

@@ -29,6 +29,8 @@ std::string_view kind_name(statement_effect::kind what) {
       return "system_variable_default";
     case untracked_system_variable:
       return "untracked_system_variable";
+    case set_statement:
+      return "set_statement";
     case use_schema:
       return "use_schema";
     case create_temporary_table:
@@ -612,7 +614,11 @@ const std::vector<effects_case> effects_cases = {
     {"quoted_identifiers_named_like_statements", "SELECT `USE`, `LOCK` FROM `DROP TABLE t`", {}},
     {"set_statement_for_temporary_table",
      "SET STATEMENT sql_mode = '' FOR CREATE TEMPORARY TABLE t (a INT)",
-     {effect(create_temporary_table, "t")}},
+     {effect(set_statement), effect(create_temporary_table, "t")}},
+    // The server reports the variable's change and restoration: an explained change.
+    {"set_statement_for_select",
+     "SET STATEMENT max_statement_time = 1 FOR SELECT 1",
+     {effect(set_statement)}},
 
     // Several statements: every effect, in order.
     {"user_variable_set_assigned_and_set_again",
