@@ -385,12 +385,10 @@ awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
     case command::query: {
       const std::string_view sql = text_of(f.payload.subspan(1));
       if (!(capabilities_ & cap::local_files) && is_load_local(sql)) {
-        co_return co_await send_error(reply_seq, protocol::server_error::not_allowed_command,
-                                      "42000",
-                                      "The used command is not allowed because the client did "
-                                      "not enable LOCAL INFILE")
-            ? outcome::keep_going
-            : outcome::close;
+        co_return co_await reply_error(reply_seq, protocol::server_error::not_allowed_command,
+                                       "42000",
+                                       "The used command is not allowed because the client did "
+                                       "not enable LOCAL INFILE");
       }
       if (const kill_statement request = parse_kill(sql); request.is_kill)
         co_return co_await kill(request, reply_seq);
@@ -405,10 +403,8 @@ awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
       co_return co_await forward(f, shape::single, none);
     case command::set_option: {
       if (f.payload.size() != 3 || f.payload[2] != 0 || f.payload[1] > 1)
-        co_return co_await send_error(reply_seq, protocol::server_error::unknown_command, "08S01",
-                                      "Unknown COM_SET_OPTION value")
-            ? outcome::keep_going
-            : outcome::close;
+        co_return co_await reply_error(reply_seq, protocol::server_error::unknown_command, "08S01",
+                                       "Unknown COM_SET_OPTION value");
       // Applied lazily: the restore before the next statement sets it on the backend.
       vars_.multi_statements = f.payload[1] == 0;
       co_return co_await send_eof(reply_seq) ? outcome::keep_going : outcome::close;
@@ -430,11 +426,9 @@ awaitable<client_session::outcome> client_session::dispatch(const frame& f) {
     case command::stmt_send_long_data:
       co_return co_await send_long_data(f);
     default:
-      co_return co_await send_error(
+      co_return co_await reply_error(
           reply_seq, protocol::server_error::unknown_command, "08S01",
-          "sluice does not support " + std::string(protocol::to_string(cmd)))
-          ? outcome::keep_going
-          : outcome::close;
+          "sluice does not support " + std::string(protocol::to_string(cmd)));
   }
 }
 
@@ -474,10 +468,8 @@ awaitable<client_session::outcome> client_session::run_on_backend(
   if (ec) {
     log(log_level::warn, b.subject(), "close reason=backend_write_failed ", ec.message());
     backend_lost();
-    co_return co_await send_error(reply_seq, sluice_error::backend_lost, "08S01",
-                                  "sluice: lost the backend connection before the statement ran")
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(reply_seq, sluice_error::backend_lost, "08S01",
+                                   "sluice: lost the backend connection before the statement ran");
   }
   b.scanner.start(s);
   auto& metrics = context_.pool->metrics();
@@ -581,8 +573,7 @@ awaitable<client_session::outcome> client_session::lease_backend(std::uint8_t se
     message = "sluice is shutting down";
   }
   log(log_level::info, subject(), "reject reason=", error.message(), " waited_ms=", waited);
-  co_return co_await send_error(sequence_id, code, "HY000", message) ? outcome::keep_going
-                                                                     : outcome::close;
+  co_return co_await reply_error(sequence_id, code, "HY000", message);
 }
 
 int client_session::backend_variant() const noexcept {
@@ -600,10 +591,8 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
       log(log_level::warn, b.subject(), "close reason=change_user_failed ", *failure);
       context_.pool->discard(std::move(*backend_));
       backend_.reset();
-      co_return co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
-                                    "sluice: could not prepare a backend session")
-          ? outcome::keep_going
-          : outcome::close;
+      co_return co_await reply_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                     "sluice: could not prepare a backend session");
     }
     plan = plan_restore(vars_, b.vars, needs_last_insert_id);
   }
@@ -639,10 +628,8 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
     log(log_level::warn, b.subject(), "close reason=restore_failed ", result.error().message());
     context_.pool->discard(std::move(*backend_));
     backend_.reset();
-    co_return co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
-                                  "sluice: lost the backend connection while preparing it")
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                   "sluice: lost the backend connection while preparing it");
   }
   for (std::size_t i = 0; i < result->size(); ++i) {
     const command_reply& reply = (*result)[i];
@@ -660,11 +647,9 @@ awaitable<client_session::outcome> client_session::restore_session(bool needs_la
       context_.pool->release(std::move(*backend_));
       backend_.reset();
     }
-    co_return co_await send_error(sequence_id, reply.error_code,
-                                  reply.sql_state.empty() ? "HY000" : reply.sql_state,
-                                  reply.error_message)
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(sequence_id, reply.error_code,
+                                   reply.sql_state.empty() ? "HY000" : reply.sql_state,
+                                   reply.error_message);
   }
   // The backend now holds exactly the client's state (tracker reports in these replies only
   // echo what sluice set, or were pending from the backend's previous statement).
@@ -713,10 +698,8 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
       log(log_level::warn, b.subject(), "close reason=backend_lost ", read_ec.message());
       backend_lost();
       if (forwarded_any) co_return outcome::close;  // the client got part of a response
-      co_return co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
-                                    "sluice: lost the backend connection during the statement")
-          ? outcome::keep_going
-          : outcome::close;
+      co_return co_await reply_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                     "sluice: lost the backend connection during the statement");
     }
     const std::size_t used = b.scanner.feed(std::span<const std::uint8_t>(b.buffer.data(), n));
     context_.pool->metrics().bytes_to_clients.Increment(static_cast<double>(used));
@@ -907,11 +890,33 @@ std::string client_session::statement_cache_key(std::string_view sql) const {
   return key;
 }
 
-client_statement* client_session::find_statement(std::uint32_t id) {
+std::uint32_t client_session::statement_id_in(const frame& f) const {
+  const auto id = protocol::statement_id_of(f.payload);
+  if (!id) return 0;  // no statement has id 0
   // MariaDB's "the statement prepared last" (an id of -1), for prepare-and-execute pipelines.
-  if (id == 0xFFFFFFFFu) id = last_prepared_id_;
+  return *id == 0xFFFFFFFFu ? last_prepared_id_ : *id;
+}
+
+client_statement* client_session::find_statement(std::uint32_t id) {
   auto it = statements_.find(id);
   return it == statements_.end() ? nullptr : &it->second;
+}
+
+awaitable<bool> client_session::remember_statement(backend_connection& b, const std::string& key,
+                                                   std::uint32_t id) {
+  // COM_STMT_CLOSE has no reply: the statements the cache lets go are closed in one write.
+  std::vector<std::uint8_t> closes;
+  for (std::uint32_t old : b.statements.insert(key, id))
+    append_statement_command(closes, command::stmt_close, old);
+  co_return closes.empty() || !co_await write_all(b.socket, closes);
+}
+
+awaitable<client_session::outcome> client_session::unknown_statement(std::uint8_t sequence_id,
+                                                                     std::uint32_t id,
+                                                                     std::string_view command) {
+  co_return co_await reply_error(sequence_id, protocol::server_error::unknown_stmt_handler, "HY000",
+                                 "Unknown prepared statement handler (" + std::to_string(id) +
+                                     ") given to " + std::string(command));
 }
 
 awaitable<bool> client_session::read_whole_response(shape s, std::vector<std::uint8_t>& out) {
@@ -933,18 +938,14 @@ awaitable<client_session::outcome> client_session::prepare_statement(const frame
   const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
   const std::string sql(text_of(f.payload.subspan(1)));
   if (f.payload.size() == protocol::max_packet_payload) {
-    co_return co_await send_error(reply_seq, protocol::server_error::net_packet_too_large, "08S01",
-                                  "sluice: a statement to prepare must be under 16 MiB")
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(reply_seq, protocol::server_error::net_packet_too_large, "08S01",
+                                   "sluice: a statement to prepare must be under 16 MiB");
   }
   if (statements_.size() >= max_statements_per_client) {
-    co_return co_await send_error(reply_seq, protocol::server_error::too_many_statements, "42000",
-                                  "Can't create more than max_prepared_stmt_count statements "
-                                  "(current value: " +
-                                      std::to_string(max_statements_per_client) + ")")
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(reply_seq, protocol::server_error::too_many_statements, "42000",
+                                   "Can't create more than max_prepared_stmt_count statements "
+                                   "(current value: " +
+                                       std::to_string(max_statements_per_client) + ")");
   }
   const statement_traits none{};
   if (auto result = co_await prepare_backend(none, reply_seq);
@@ -957,10 +958,8 @@ awaitable<client_session::outcome> client_session::prepare_statement(const frame
       !co_await read_whole_response(shape::prepare, response)) {
     log(log_level::warn, b.subject(), "close reason=backend_lost during prepare");
     backend_lost();
-    co_return co_await send_error(reply_seq, sluice_error::backend_lost, "08S01",
-                                  "sluice: lost the backend connection during the prepare")
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(reply_seq, sluice_error::backend_lost, "08S01",
+                                   "sluice: lost the backend connection during the prepare");
   }
   std::optional<std::uint32_t> client_id;
   if (!b.scanner.ended_with_error() && response.size() >= 4 + 9) {
@@ -978,17 +977,9 @@ awaitable<client_session::outcome> client_session::prepare_statement(const frame
         statement.sql_mode = mode->second;
       statement.param_count = ok->num_params;
       statement.traits = classify_statement(sql);
-      std::vector<std::uint32_t> to_close =
-          b.statements.insert(statement.cache_key, ok->statement_id);
-      if (!to_close.empty()) {
-        std::vector<std::uint8_t> closes;
-        for (std::uint32_t id : to_close) {
-          append_statement_command(closes, command::stmt_close, id);
-        }
-        if (co_await write_all(b.socket, closes)) {
-          backend_lost();
-          co_return outcome::close;
-        }
+      if (!co_await remember_statement(b, statement.cache_key, ok->statement_id)) {
+        backend_lost();
+        co_return outcome::close;
       }
       client_id = next_statement_id_++;
       if (next_statement_id_ == 0xFFFFFFFFu) next_statement_id_ = 1;
@@ -1071,39 +1062,29 @@ awaitable<backend_statement*> client_session::statement_on_backend(client_statem
       // The client's own context could not be put back: this backend cannot serve it.
       log(log_level::warn, b.subject(), "close reason=restore_failed after a lazy prepare");
       backend_lost();
-      result = co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
-                                   "sluice: lost the backend session while preparing")
-                   ? outcome::keep_going
-                   : outcome::close;
+      result = co_await reply_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                    "sluice: lost the backend session while preparing");
       co_return nullptr;
     }
   }
   if (!prepared_ok) {
     log(log_level::warn, b.subject(), "close reason=backend_lost during prepare");
     backend_lost();
-    result = co_await send_error(sequence_id, sluice_error::backend_lost, "08S01",
-                                 "sluice: lost the backend connection during the prepare")
-                 ? outcome::keep_going
-                 : outcome::close;
+    result = co_await reply_error(sequence_id, sluice_error::backend_lost, "08S01",
+                                  "sluice: lost the backend connection during the prepare");
     co_return nullptr;
   }
   if (prepare_failed) {
     // E.g. a table was dropped since the client prepared: the execute fails as it would.
-    result = co_await send_error(sequence_id, error_code, sql_state.empty() ? "HY000" : sql_state,
-                                 error_message)
-                 ? outcome::keep_going
-                 : outcome::close;
+    result = co_await reply_error(sequence_id, error_code, sql_state.empty() ? "HY000" : sql_state,
+                                  error_message);
     if (backend_ && pins_.reason() == pin_reason::none && !in_transaction_) {
       context_.pool->release(std::move(*backend_));
       backend_.reset();
     }
     co_return nullptr;
   }
-  std::vector<std::uint8_t> closes;
-  for (std::uint32_t old : b.statements.insert(statement.cache_key, id)) {
-    append_statement_command(closes, command::stmt_close, old);
-  }
-  if (!closes.empty() && co_await write_all(b.socket, closes)) {
+  if (!co_await remember_statement(b, statement.cache_key, id)) {
     backend_lost();
     result = outcome::close;
     co_return nullptr;
@@ -1113,25 +1094,15 @@ awaitable<backend_statement*> client_session::statement_on_backend(client_statem
 
 awaitable<client_session::outcome> client_session::execute_statement(const frame& f) {
   const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
-  const auto id = protocol::statement_id_of(f.payload);
-  client_statement* statement = id ? find_statement(*id) : nullptr;
-  if (!statement) {
-    co_return co_await send_error(reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
-                                  "Unknown prepared statement handler (" +
-                                      std::to_string(id ? *id : 0) +
-                                      ") given to mysqld_stmt_execute")
-        ? outcome::keep_going
-        : outcome::close;
-  }
+  const std::uint32_t client_id = statement_id_in(f);
+  client_statement* statement = find_statement(client_id);
+  if (!statement) co_return co_await unknown_statement(reply_seq, client_id, "mysqld_stmt_execute");
   const auto head = protocol::decode_stmt_execute(f.payload, statement->param_count);
   const bool continues = f.payload.size() == protocol::max_packet_payload;
   if (!head || (continues && statement->param_count > 0 && !head->new_params_bound)) {
-    co_return co_await send_error(reply_seq, protocol::server_error::unknown_command, "08S01",
-                                  "Malformed COM_STMT_EXECUTE")
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(reply_seq, protocol::server_error::unknown_command, "08S01",
+                                   "Malformed COM_STMT_EXECUTE");
   }
-  const std::uint32_t client_id = id && *id != 0xFFFFFFFFu ? *id : last_prepared_id_;
   if (head->new_params_bound) statement->param_types.assign(head->types.begin(), head->types.end());
   // A copy: the statement table may change while this coroutine waits (it does not today, but a
   // reference into it must not outlive a lease).
@@ -1186,25 +1157,16 @@ awaitable<client_session::outcome> client_session::execute_statement(const frame
 
 awaitable<client_session::outcome> client_session::fetch_statement(const frame& f) {
   const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
-  const auto id = protocol::statement_id_of(f.payload);
-  client_statement* statement = id ? find_statement(*id) : nullptr;
-  if (!statement) {
-    co_return co_await send_error(reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
-                                  "Unknown prepared statement handler (" +
-                                      std::to_string(id ? *id : 0) + ") given to mysqld_stmt_fetch")
-        ? outcome::keep_going
-        : outcome::close;
-  }
-  const std::uint32_t client_id = *id == 0xFFFFFFFFu ? last_prepared_id_ : *id;
+  const std::uint32_t client_id = statement_id_in(f);
+  client_statement* statement = find_statement(client_id);
+  if (!statement) co_return co_await unknown_statement(reply_seq, client_id, "mysqld_stmt_fetch");
   backend_statement* prepared = backend_ && cursor_statement_ == client_id
                                     ? backend_->conn->statements.find(statement->cache_key)
                                     : nullptr;
   if (!prepared) {
-    co_return co_await send_error(
+    co_return co_await reply_error(
         reply_seq, protocol::server_error::no_open_cursor, "HY000",
-        "The statement (" + std::to_string(client_id) + ") has no open cursor.")
-        ? outcome::keep_going
-        : outcome::close;
+        "The statement (" + std::to_string(client_id) + ") has no open cursor.");
   }
   std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
   protocol::set_statement_id(payload, prepared->id);
@@ -1221,18 +1183,11 @@ awaitable<client_session::outcome> client_session::fetch_statement(const frame& 
 
 awaitable<client_session::outcome> client_session::reset_statement(const frame& f) {
   const std::uint8_t reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
-  const auto id = protocol::statement_id_of(f.payload);
-  client_statement* statement = id ? find_statement(*id) : nullptr;
-  if (!statement) {
-    co_return co_await send_error(reply_seq, protocol::server_error::unknown_stmt_handler, "HY000",
-                                  "Unknown prepared statement handler (" +
-                                      std::to_string(id ? *id : 0) + ") given to mysqld_stmt_reset")
-        ? outcome::keep_going
-        : outcome::close;
-  }
+  const std::uint32_t client_id = statement_id_in(f);
+  client_statement* statement = find_statement(client_id);
+  if (!statement) co_return co_await unknown_statement(reply_seq, client_id, "mysqld_stmt_reset");
   statement->long_data.clear();
   statement->long_data_bytes = 0;
-  const std::uint32_t client_id = *id == 0xFFFFFFFFu ? last_prepared_id_ : *id;
   if (backend_ && cursor_statement_ == client_id) {
     // Its cursor is open on the held backend: the server closes it.
     if (backend_statement* prepared = backend_->conn->statements.find(statement->cache_key)) {
@@ -1251,9 +1206,7 @@ awaitable<client_session::outcome> client_session::reset_statement(const frame& 
 
 awaitable<client_session::outcome> client_session::close_statement(const frame& f) {
   // COM_STMT_CLOSE has no reply. The backend statements stay cached for other clients.
-  const auto id = protocol::statement_id_of(f.payload);
-  if (!id) co_return outcome::keep_going;
-  const std::uint32_t client_id = *id == 0xFFFFFFFFu ? last_prepared_id_ : *id;
+  const std::uint32_t client_id = statement_id_in(f);
   auto it = statements_.find(client_id);
   if (it == statements_.end()) co_return outcome::keep_going;
   if (backend_ && cursor_statement_ == client_id) {
@@ -1281,8 +1234,7 @@ awaitable<client_session::outcome> client_session::close_statement(const frame& 
 awaitable<client_session::outcome> client_session::send_long_data(const frame& f) {
   // No reply: the data waits in sluice until the execute, which sends it to whichever backend
   // runs the statement. Too much of it fails that execute, as the server's own limit would.
-  const auto id = protocol::statement_id_of(f.payload);
-  client_statement* statement = id ? find_statement(*id) : nullptr;
+  client_statement* statement = find_statement(statement_id_in(f));
   if (!statement || f.payload.size() < 7) co_return outcome::keep_going;
   if (f.payload.size() == protocol::max_packet_payload) {
     log(log_level::info, subject(), "close reason=long_data_chunk_too_large");
@@ -1309,26 +1261,21 @@ void client_session::kill_connection(std::string_view by) {
 awaitable<client_session::outcome> client_session::kill(const kill_statement& request,
                                                         std::uint8_t sequence_id) {
   if (!request.supported) {
-    co_return co_await send_error(sequence_id, protocol::server_error::not_supported_yet, "42000",
-                                  "sluice supports only KILL [CONNECTION | QUERY] <connection id>")
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(
+        sequence_id, protocol::server_error::not_supported_yet, "42000",
+        "sluice supports only KILL [CONNECTION | QUERY] <connection id>");
   }
   client_session* target = nullptr;
   for (client_session* s : context_.sessions) {
     if (s->id_ == request.id && s->authenticated_) target = s;
   }
   if (!target) {
-    co_return co_await send_error(sequence_id, protocol::server_error::no_such_thread, "HY000",
-                                  "Unknown thread id: " + std::to_string(request.id))
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(sequence_id, protocol::server_error::no_such_thread, "HY000",
+                                   "Unknown thread id: " + std::to_string(request.id));
   }
   if (target->user_ != user_) {
-    co_return co_await send_error(sequence_id, protocol::server_error::kill_denied, "HY000",
-                                  "You are not owner of thread " + std::to_string(request.id))
-        ? outcome::keep_going
-        : outcome::close;
+    co_return co_await reply_error(sequence_id, protocol::server_error::kill_denied, "HY000",
+                                   "You are not owner of thread " + std::to_string(request.id));
   }
   if (request.query_only) {
     if (target != this && target->busy_ && target->backend_) {
@@ -1375,6 +1322,14 @@ awaitable<bool> client_session::send_eof(std::uint8_t sequence_id) {
   out_.clear();
   protocol::encode_eof({0, status_flags()}, capabilities_, out_);
   co_return co_await send_payload(sequence_id);
+}
+
+awaitable<client_session::outcome> client_session::reply_error(std::uint8_t sequence_id,
+                                                               std::uint16_t code,
+                                                               std::string_view state,
+                                                               std::string_view message) {
+  co_return co_await send_error(sequence_id, code, state, message) ? outcome::keep_going
+                                                                   : outcome::close;
 }
 
 awaitable<bool> client_session::send_error(std::uint8_t sequence_id, std::uint16_t code,

@@ -113,7 +113,15 @@ class client_session {
   // Reads one whole response of the held backend into `out` (prepare responses are small).
   awaitable<bool> read_whole_response(protocol::response_scanner::shape shape,
                                       std::vector<std::uint8_t>& out);
+  // The sluice statement id a statement command names (-1: the last prepared; 0: none).
+  std::uint32_t statement_id_in(const frame& f) const;
   client_statement* find_statement(std::uint32_t id);
+  // Records a statement prepared on `b` and closes there what its cache lets go; false if the
+  // backend could not be written to.
+  awaitable<bool> remember_statement(backend_connection& b, const std::string& key,
+                                     std::uint32_t id);
+  awaitable<outcome> unknown_statement(std::uint8_t sequence_id, std::uint32_t id,
+                                       std::string_view command);
   std::string statement_cache_key(std::string_view sql) const;
   awaitable<outcome> kill(const kill_statement& request, std::uint8_t sequence_id);
   void backend_lost();
@@ -138,6 +146,9 @@ class client_session {
   awaitable<bool> send_eof(std::uint8_t sequence_id);
   awaitable<bool> send_error(std::uint8_t sequence_id, std::uint16_t code, std::string_view state,
                              std::string_view message);
+  // An ERR to the client; the session goes on unless the client is gone.
+  awaitable<outcome> reply_error(std::uint8_t sequence_id, std::uint16_t code,
+                                 std::string_view state, std::string_view message);
   awaitable<bool> send_payload(std::uint8_t sequence_id);
   std::uint16_t status_flags() const noexcept;
   int backend_variant() const noexcept;
