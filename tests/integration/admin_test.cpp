@@ -190,8 +190,7 @@ class AdminTest : public integration_test {
  protected:
   sluice_process& start(const config_overrides& overrides = {}) {
     config_ = make_config(overrides);
-    const std::string listen = config_.get("admin", "listen");
-    admin_port_ = static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+    admin_port_ = config_.listen_port("admin");
     sluice_process& process = start_sluice(config_);
     // The harness waits for the client port; the admin port comes up just after it.
     EXPECT_TRUE(wait_until([&] { return port_accepts(admin_port_); }, 10s))

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/admin_client.h"
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/threads.h"
@@ -46,8 +47,9 @@ constexpr unsigned queue_full_error = 7002;
 constexpr unsigned too_many_from_address = 7006;
 constexpr unsigned user_queue_full_error = 7007;
 
-std::uint16_t port_of(const std::string& listen) {
-  return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+// An admin command's answer in JSON.
+json command_json(admin_client& admin, const std::string& line) {
+  return json::parse(admin.command(line + " FORMAT JSON"));
 }
 
 int loopback_socket(const std::string& bind_address, std::uint16_t port) {
@@ -157,43 +159,6 @@ class bound_client {
   MYSQL* mysql_ = nullptr;
 };
 
-// The admin port: one command line, one answer ending with an empty line.
-class admin_client {
- public:
-  explicit admin_client(std::uint16_t port) : fd_(loopback_socket("", port)) {}
-  ~admin_client() { ::close(fd_); }
-  admin_client(const admin_client&) = delete;
-  admin_client& operator=(const admin_client&) = delete;
-
-  std::string command(const std::string& line) {
-    const std::string text = line + "\n";
-    if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
-      throw std::runtime_error("admin port: send failed");
-    const auto deadline = steady::now() + 5s;
-    for (;;) {
-      if (const auto end = pending_.find("\n\n"); end != std::string::npos) {
-        std::string answer = pending_.substr(0, end);
-        pending_.erase(0, end + 2);
-        return answer;
-      }
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-      pollfd p{fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-        throw std::runtime_error("admin port: no answer to '" + line + "'");
-      char chunk[65536];
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) throw std::runtime_error("admin port closed the connection");
-      pending_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-  json command_json(const std::string& line) { return json::parse(command(line + " FORMAT JSON")); }
-
- private:
-  int fd_;
-  std::string pending_;
-};
-
 // GET /metrics over HTTP/1.0 (the server closes after the answer); the body, or "" on failure.
 std::string scrape(std::uint16_t port) {
   int fd = -1;
@@ -271,8 +236,8 @@ class LimitsTest : public integration_test {
 
   sluice_process& start(const sluice_config& config) {
     config_ = config;
-    admin_port_ = port_of(config.get("admin", "listen"));
-    metrics_port_ = port_of(config.get("metrics", "listen"));
+    admin_port_ = config.listen_port("admin");
+    metrics_port_ = config.listen_port("metrics");
     sluice_process& process = start_sluice(config);
     // The harness waits for the client port; the admin and metrics ports open just after it.
     EXPECT_TRUE(wait_until([&] { return !scrape(metrics_port_).empty(); }, 5s));
@@ -306,13 +271,13 @@ class LimitsTest : public integration_test {
   // How many backends the user's clients hold now (SHOW CLIENTS: the backend column).
   static std::size_t backends_held_by(admin_client& admin, const std::string& user) {
     std::size_t held = 0;
-    for (const auto& c : admin.command_json("SHOW CLIENTS"))
+    for (const auto& c : command_json(admin, "SHOW CLIENTS"))
       if (c.at("user") == user && !c.at("backend").get<std::string>().empty()) ++held;
     return held;
   }
   long long waiting_statements() {
     admin_client admin(admin_port_);
-    return admin.command_json("SHOW POOLS").at(0).at("cl_waiting").get<long long>();
+    return command_json(admin, "SHOW POOLS").at(0).at("cl_waiting").get<long long>();
   }
   // Statements MariaDB runs now whose text starts with `sql`.
   int running_on_backend(const std::string& sql) {

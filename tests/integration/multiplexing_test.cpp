@@ -33,6 +33,7 @@
 #include <variant>
 #include <vector>
 
+#include "tests/support/admin_client.h"
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/threads.h"
@@ -149,12 +150,6 @@ class finish_once {
   bool done_ = false;
 };
 
-std::string describe_failures(const std::vector<std::string>& failures) {
-  std::string text = std::to_string(failures.size()) + " client threads failed:\n";
-  for (std::size_t i = 0; i < failures.size() && i < 10; ++i) text += "  " + failures[i] + "\n";
-  return text;
-}
-
 // ---- Binary prepared statements (COM_STMT_*), results read as text ---------------------------
 
 using stmt_param = std::variant<long long, std::string>;
@@ -269,53 +264,6 @@ bool connection_lost(unsigned error_code) {
 }
 
 // ---- Watching the backend and sluice while a load runs ---------------------------------------
-
-// The admin port: one command line, one answer ending with an empty line.
-class admin_client {
- public:
-  explicit admin_client(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error("socket() failed");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("cannot connect to the admin port " + std::to_string(port));
-    }
-  }
-  ~admin_client() { ::close(fd_); }
-  admin_client(const admin_client&) = delete;
-  admin_client& operator=(const admin_client&) = delete;
-
-  std::string command(const std::string& line) {
-    const std::string text = line + "\n";
-    if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
-      throw std::runtime_error("admin port: send failed");
-    const auto deadline = steady::now() + 5s;
-    for (;;) {
-      if (const auto end = pending_.find("\n\n"); end != std::string::npos) {
-        std::string answer = pending_.substr(0, end);
-        pending_.erase(0, end + 2);
-        return answer;
-      }
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-      pollfd p{fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-        throw std::runtime_error("admin port: no answer to '" + line + "'");
-      char chunk[65536];
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) throw std::runtime_error("admin port closed the connection");
-      pending_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  int fd_;
-  std::string pending_;
-};
 
 // Samples, every 50 ms on its own thread, how many connections sluice's backend account has on
 // MariaDB (PROCESSLIST, through one root connection) and, when given an admin port, whether
@@ -1236,8 +1184,7 @@ class MultiplexingTest : public integration_test {
     sluice_config config = make_config({{"backend.max_connections", std::to_string(backend_cap)},
                                         {"queue.timeout", "120s"},
                                         {"log.level", "warn"}});
-    const std::string admin = config.get("admin", "listen");
-    admin_port_ = static_cast<std::uint16_t>(std::stoi(admin.substr(admin.rfind(':') + 1)));
+    admin_port_ = config.listen_port("admin");
     start_sluice(config);
     // The harness waits for the client port; the admin port opens just after it.
     EXPECT_TRUE(wait_until([&] { return port_accepts(*admin_port_); }, 5s));

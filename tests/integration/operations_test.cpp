@@ -187,10 +187,6 @@ std::string health_ready(std::uint16_t admin_port) {
   return as_text(rows.at(0).at("ready"));
 }
 
-std::uint16_t port_of(const std::string& address) {
-  return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-}
-
 // ---- Logs ---------------------------------------------------------------------------------
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -298,10 +294,10 @@ class OperationsTest : public integration_test {
   }
 
   static std::uint16_t metrics_port(const sluice_config& config) {
-    return port_of(config.get("metrics", "listen"));
+    return config.listen_port("metrics");
   }
   static std::uint16_t admin_port(const sluice_config& config) {
-    return port_of(config.get("admin", "listen"));
+    return config.listen_port("admin");
   }
 };
 

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/admin_client.h"
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/threads.h"
@@ -46,63 +47,6 @@ constexpr std::size_t statement_cache_per_backend = 256;
 constexpr int row_count = 20;  // ps_rows: ids 1..20, names name-1..name-20
 
 const std::string db = mariadb_server::test_database;
-
-std::uint16_t port_of(const std::string& listen) {
-  return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-}
-
-// The admin port: one command line, one answer ending with an empty line.
-class admin_connection {
- public:
-  explicit admin_connection(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error("socket() failed");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("cannot connect to the admin port " + std::to_string(port));
-    }
-  }
-  ~admin_connection() { ::close(fd_); }
-  admin_connection(const admin_connection&) = delete;
-  admin_connection& operator=(const admin_connection&) = delete;
-
-  std::string command(const std::string& line) {
-    const std::string text = line + "\n";
-    if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
-      throw std::runtime_error("admin port: send failed");
-    const auto deadline = steady::now() + 5s;
-    for (;;) {
-      if (const auto end = pending_.find("\n\n"); end != std::string::npos) {
-        std::string answer = pending_.substr(0, end);
-        pending_.erase(0, end + 2);
-        return answer;
-      }
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
-      pollfd p{fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-        throw std::runtime_error("admin port: no answer to '" + line + "'");
-      char chunk[65536];
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) throw std::runtime_error("admin port closed the connection");
-      pending_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  int fd_ = -1;
-  std::string pending_;
-};
-
-std::string describe_failures(const std::vector<std::string>& failures) {
-  std::string text = std::to_string(failures.size()) + " failures:\n";
-  for (std::size_t i = 0; i < failures.size() && i < 10; ++i) text += failures[i] + "\n";
-  return text;
-}
 
 // ---- Prepared statements through Connector/C ----------------------------------------------
 
@@ -268,58 +212,12 @@ MYSQL_TIME datetime(unsigned year, unsigned month, unsigned day, unsigned hour, 
   return t;
 }
 
-// Clients that run `body` over and over on threads of their own until stopped (or the body
-// throws: the message is kept and that thread stops).
-class background_load {
- public:
-  background_load(std::vector<std::unique_ptr<mysql_client>> clients,
-                  std::function<void(mysql_client&, std::size_t)> body)
-      : clients_(std::move(clients)), body_(std::move(body)) {
-    for (std::size_t i = 0; i < clients_.size(); ++i) {
-      threads_.emplace_back([this, i] {
-        try {
-          while (!stop_) {
-            body_(*clients_[i], i);
-            ++rounds_;
-          }
-        } catch (const std::exception& e) {
-          std::lock_guard lock(mutex_);
-          failures_.push_back("background client " + std::to_string(i) + ": " + e.what());
-        }
-      });
-    }
-  }
-  ~background_load() { stop(); }
-  background_load(const background_load&) = delete;
-  background_load& operator=(const background_load&) = delete;
-
-  void stop() {
-    stop_ = true;
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
-  }
-  int rounds() const { return rounds_; }
-  std::vector<std::string> failures() const {
-    std::lock_guard lock(mutex_);
-    return failures_;
-  }
-
- private:
-  std::vector<std::unique_ptr<mysql_client>> clients_;
-  std::function<void(mysql_client&, std::size_t)> body_;
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> rounds_{0};
-  mutable std::mutex mutex_;
-  std::vector<std::string> failures_;
-};
-
 class PreparedStatementsTest : public target_test {
  protected:
   void SetUp() override {
     if (through_sluice()) {
       const sluice_config config = make_config(sluice_overrides());
-      admin_port_ = port_of(config.get("admin", "listen"));
+      admin_port_ = config.listen_port("admin");
       start_sluice(config);
       // The harness waits for the client port; the admin port opens just after it.
       ASSERT_TRUE(wait_until([&] { return port_accepts(admin_port_); }, 5s));
@@ -349,7 +247,7 @@ class PreparedStatementsTest : public target_test {
   }
 
   json client_row(unsigned long id) {
-    admin_connection admin(admin_port_);
+    admin_client admin(admin_port_);
     const json rows = json::parse(admin.command("SHOW CLIENTS FORMAT JSON"));
     for (const auto& r : rows) {
       const json& rid = r.at("id");

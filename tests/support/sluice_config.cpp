@@ -61,11 +61,12 @@ std::string sluice_config::get(const std::string& section_name, const std::strin
   return "";
 }
 
-std::uint16_t sluice_config::listen_port() const {
-  const std::string listen = get("sluice", "listen");
+std::uint16_t sluice_config::listen_port(const std::string& section) const {
+  const std::string listen = get(section, "listen");
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
-    throw std::runtime_error("config has no [sluice] listen = host:port (got '" + listen + "')");
+    throw std::runtime_error("config has no [" + section + "] listen = host:port (got '" + listen +
+                             "')");
   }
   const int port = std::stoi(listen.substr(colon + 1));
   if (port <= 0 || port > 65535) throw std::runtime_error("bad listen port in '" + listen + "'");

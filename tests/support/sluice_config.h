@@ -30,8 +30,9 @@ class sluice_config {
   // Appends raw text after the rendered sections (for deliberately malformed files).
   void append_raw(const std::string& text) { raw_tail_ += text; }
 
-  // The port of [sluice] listen = host:port; throws std::runtime_error if missing or malformed.
-  std::uint16_t listen_port() const;
+  // The port of [section] listen = host:port ("sluice" by default, also "admin", "metrics");
+  // throws std::runtime_error if missing or malformed.
+  std::uint16_t listen_port(const std::string& section = "sluice") const;
   std::string text() const;
 
  private:

@@ -66,4 +66,39 @@ std::vector<std::string> run_threads(std::size_t count,
   return failures;
 }
 
+std::string describe_failures(const std::vector<std::string>& failures) {
+  std::string text = std::to_string(failures.size()) + " failures:\n";
+  for (std::size_t i = 0; i < failures.size() && i < 10; ++i) text += failures[i] + "\n";
+  return text;
+}
+
+background_load::background_load(std::vector<std::unique_ptr<mysql_client>> clients,
+                                 std::function<void(mysql_client&, std::size_t)> body)
+    : clients_(std::move(clients)), body_(std::move(body)) {
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    threads_.emplace_back([this, i] {
+      try {
+        while (!stop_) {
+          body_(*clients_[i], i);
+          ++rounds_;
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mutex_);
+        failures_.push_back("background client " + std::to_string(i) + ": " + e.what());
+      }
+    });
+  }
+}
+
+void background_load::stop() {
+  stop_ = true;
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+std::vector<std::string> background_load::failures() const {
+  std::lock_guard lock(mutex_);
+  return failures_;
+}
+
 }  // namespace sluice::test
