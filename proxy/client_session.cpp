@@ -738,7 +738,9 @@ awaitable<client_session::outcome> client_session::relay_response(std::uint8_t s
 void client_session::after_response(const statement_traits& traits, bool may_release) {
   backend_connection& b = *backend_->conn;
   const auto& scanner = b.scanner;
-  const std::string schema_before = vars_.schema;
+  const bool succeeded = !scanner.ended_with_error();
+  // Pins first: unqualified temporary-table names resolve in the schema the statement began in.
+  pins_.statement_finished(traits.effects, vars_.schema, succeeded);
   const std::uint16_t flags = scanner.status_flags();
   const bool was_in_transaction = in_transaction_;
   if (scanner.has_status()) {
@@ -748,7 +750,6 @@ void client_session::after_response(const statement_traits& traits, bool may_rel
   }
   if (scanner.last_insert_id() != 0) vars_.last_insert_id = scanner.last_insert_id();
   const auto tracked = apply_session_state(scanner.session_state_blobs(), vars_);
-  const bool succeeded = !scanner.ended_with_error();
 
   // User and system variables the statement set, on the client's side and the backend's.
   for (const statement_effect& e : traits.effects) {
@@ -772,7 +773,6 @@ void client_session::after_response(const statement_traits& traits, bool may_rel
       pins_.pin_until_reset(pin_reason::session_variable);
     }
   }
-  pins_.statement_finished(traits.effects, schema_before, succeeded);
   if (tracked.pin != pin_reason::none) pins_.pin_until_reset(tracked.pin);
   if (scanner.session_state_lost()) pins_.pin_until_reset(pin_reason::session_state);
   if (tracked.transaction_characteristics)
@@ -794,11 +794,12 @@ void client_session::after_response(const statement_traits& traits, bool may_rel
     pins_.pin_until_reset(pin_reason::session_state);
   }
 
-  b.vars.schema = vars_.schema;
-  b.vars.charset = vars_.charset;
+  // Compared before copied: no string copies per statement when nothing changed.
+  if (b.vars.schema != vars_.schema) b.vars.schema = vars_.schema;
+  if (b.vars.charset != vars_.charset) b.vars.charset = vars_.charset;
   b.vars.autocommit = vars_.autocommit;
   b.vars.multi_statements = vars_.multi_statements;
-  if (b.vars.system != vars_.system) b.vars.system = vars_.system;  // no copy per statement
+  if (b.vars.system != vars_.system) b.vars.system = vars_.system;
   if (scanner.last_insert_id() != 0 || tracked.last_insert_id_reported)
     b.vars.last_insert_id = vars_.last_insert_id;
   if (cursor_request_) {
