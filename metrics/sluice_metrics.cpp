@@ -52,6 +52,8 @@ std::string_view to_string(rejection r) noexcept {
       return "backend_unavailable";
     case rejection::auth_failed:
       return "auth_failed";
+    case rejection::login_evicted:
+      return "login_evicted";
   }
   return "unknown";
 }

@@ -29,8 +29,9 @@ enum class rejection {
   queue_timeout,
   backend_unavailable,
   auth_failed,
+  login_evicted,  // a connection still logging in closed to make room for a new one
 };
-inline constexpr std::size_t rejection_count = 7;
+inline constexpr std::size_t rejection_count = 8;
 std::string_view to_string(rejection r) noexcept;
 
 // States a backend connection is counted in (`state` label of sluice_backends).
@@ -47,8 +48,8 @@ inline constexpr std::array<std::string_view, 12> pin_reasons = {
 inline constexpr std::array<std::string_view, 7> close_reasons = {
     "idle_timeout", "max_lifetime",     "variant_swap", "cap_lowered",
     "shutdown",     "reserve_returned", "broken"};
-inline constexpr std::array<std::string_view, 3> timeout_kinds = {"client_idle",
-                                                                  "idle_in_transaction", "query"};
+inline constexpr std::array<std::string_view, 6> timeout_kinds = {
+    "client_idle", "idle_in_transaction", "query", "login", "client_read", "client_write"};
 
 class sluice_metrics {
   // Declared first: the metric references below are built from them.
@@ -95,7 +96,7 @@ class sluice_metrics {
   prometheus::Gauge& max_wait_seconds;  // how long the oldest waiting statement has waited
   prometheus::Gauge& paused;
   prometheus::Gauge& reserve_in_use;  // backends above max_connections, from the reserve
-  // Clients closed or statements killed by a timeout: client_idle, idle_in_transaction, query.
+  // Clients closed or statements killed by a timeout (timeout_kinds).
   prometheus::Counter& timeouts(std::string_view kind);
 
  private:

@@ -7,6 +7,10 @@
 
 namespace sluice::protocol {
 
+// The authentication plugins sluice speaks, as the protocol names them.
+inline constexpr std::string_view native_password_plugin = "mysql_native_password";
+inline constexpr std::string_view caching_sha2_plugin = "caching_sha2_password";
+
 // Scrambles passed to these functions are exactly the 20 bytes (callers strip a trailing NUL).
 
 // 20 random bytes (RAND_bytes), each mapped into printable ASCII 0x21..0x7e (never NUL).

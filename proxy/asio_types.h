@@ -1,4 +1,4 @@
-// The Asio names sluice's I/O code uses, in one place.
+// The Asio names sluice's I/O code uses (proxy, admin, daemon), in one place.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,7 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace sluice::proxy {
+namespace sluice {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -19,4 +19,4 @@ using awaitable = asio::awaitable<T>;
 // Expected failures come back as values: auto [ec, n] = co_await op(..., use_nothrow);
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-}  // namespace sluice::proxy
+}  // namespace sluice

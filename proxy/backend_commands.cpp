@@ -58,4 +58,19 @@ awaitable<boost::system::result<std::vector<command_reply>>> run_commands(
   co_return out;
 }
 
+awaitable<bool> read_response(backend_connection& c, protocol::response_scanner::shape shape,
+                              std::vector<std::uint8_t>& out) {
+  using state = protocol::response_scanner::state;
+  c.scanner.start(shape);
+  for (;;) {
+    auto [ec, n] = co_await read_some(c.socket, c.buffer);
+    if (ec) co_return false;
+    const std::size_t used = c.scanner.feed(std::span<const std::uint8_t>(c.buffer.data(), n));
+    out.insert(out.end(), c.buffer.begin(), c.buffer.begin() + static_cast<std::ptrdiff_t>(used));
+    const state st = c.scanner.current();
+    if (used < n || st == state::malformed || st == state::local_infile) co_return false;
+    if (st == state::done) co_return true;
+  }
+}
+
 }  // namespace sluice::proxy

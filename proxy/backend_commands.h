@@ -35,4 +35,9 @@ void append_statement_command(std::vector<std::uint8_t>& out, protocol::command 
 awaitable<boost::system::result<std::vector<command_reply>>> run_commands(
     backend_connection& c, std::span<const std::uint8_t> framed, std::size_t replies);
 
+// Reads one whole response of `c` into `out` (small ones only: prepare responses); false when the
+// connection failed or the response was not one a command sluice sends itself can get.
+awaitable<bool> read_response(backend_connection& c, protocol::response_scanner::shape shape,
+                              std::vector<std::uint8_t>& out);
+
 }  // namespace sluice::proxy

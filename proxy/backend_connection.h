@@ -9,8 +9,8 @@
 
 #include "protocol/response_scanner.h"
 #include "proxy/asio_types.h"
-#include "proxy/prepared_statements.h"
-#include "proxy/session_state.h"
+#include "session/prepared_statements.h"
+#include "session/session_vars.h"
 
 namespace sluice::proxy {
 
@@ -38,8 +38,9 @@ class backend_connection {
   std::uint32_t server_thread_id = 0;  // the server's connection id (for KILL)
   std::string scramble;                // from the server's greeting (COM_CHANGE_USER reuses it)
   std::string auth_plugin;
-  backend_vars vars;
-  backend_statement_cache statements;  // binary prepared statements it holds, for any client
+  session::backend_vars vars;
+  session::backend_statement_cache
+      statements;  // binary prepared statements it holds, for any client
   // The last response ended in an EOF saying the session state changed: its tracker report is
   // still pending and comes with the next OK packet, whoever's statement that answers.
   bool tracker_report_pending = false;

@@ -6,6 +6,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
+#include <charconv>
 
 #include "protocol/auth_scramble.h"
 #include "protocol/auth_switch.h"
@@ -14,6 +15,7 @@
 #include "protocol/frame.h"
 #include "protocol/generic_response.h"
 #include "protocol/handshake.h"
+#include "protocol/text_resultset.h"
 #include "proxy/backend_commands.h"
 #include "proxy/frame_reader.h"
 #include "proxy/socket_io.h"
@@ -24,8 +26,8 @@ namespace {
 namespace cap = protocol::capability;
 using namespace asio::experimental::awaitable_operators;
 
-constexpr std::string_view native_plugin = "mysql_native_password";
-constexpr std::string_view sha2_plugin = "caching_sha2_password";
+constexpr std::string_view native_plugin = protocol::native_password_plugin;
+constexpr std::string_view sha2_plugin = protocol::caching_sha2_plugin;
 
 // What sluice asks of the server. CLIENT_LONG_PASSWORD doubles as "CLIENT_MYSQL": with it set and
 // the reserved bytes zero, a MariaDB server enables none of its extended capabilities.
@@ -127,8 +129,35 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
   co_return "authentication did not finish";
 }
 
+// information_schema.COLLATIONS as a table by id.
+awaitable<boost::system::result<session::collation_table, std::string>> read_collation_table(
+    backend_connection& c) {
+  std::vector<std::uint8_t> framed;
+  append_command(
+      framed, protocol::command::query,
+      "SELECT ID, COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLLATIONS");
+  if (auto ec = co_await write_all(c.socket, framed))
+    co_return "reading collations: " + ec.message();
+  std::vector<std::uint8_t> response;
+  if (!co_await read_response(c, protocol::response_scanner::shape::query, response))
+    co_return std::string("reading collations: the connection failed");
+  if (c.scanner.ended_with_error()) co_return "reading collations: " + c.scanner.error_message();
+  auto rows = protocol::decode_text_resultset(response);
+  if (!rows || c.scanner.status_flags() & protocol::server_status::more_results_exists)
+    co_return std::string("reading collations: an unexpected answer");
+  session::collation_table table;
+  for (const auto& row : *rows) {
+    if (row.size() != 3 || !row[0] || !row[1] || !row[2]) continue;
+    unsigned id = 0;
+    const auto [end, ec] = std::from_chars(row[0]->data(), row[0]->data() + row[0]->size(), id);
+    if (ec != std::errc() || id > 0xFFFF) continue;
+    table.add(static_cast<std::uint16_t>(id), *row[1], *row[2]);
+  }
+  co_return table;
+}
+
 awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
-    const backend_login& login, int variant, std::uint64_t id) {
+    const backend_login& login, int variant, std::uint64_t id, bool read_collations) {
   auto executor = co_await asio::this_coro::executor;
   error_code ec;
   const auto address = asio::ip::make_address(login.address.host, ec);
@@ -187,7 +216,13 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   conn->vars.schema = "";
   conn->vars.autocommit = ((*replies)[0].status_flags & protocol::server_status::autocommit) != 0;
   conn->vars.multi_statements = true;
-  co_return opened_backend{std::move(conn), greeting->server_version};
+  opened_backend opened{std::move(conn), greeting->server_version, std::nullopt};
+  if (read_collations) {
+    auto table = co_await read_collation_table(*opened.connection);
+    if (!table) co_return table.error();
+    opened.collations = std::move(*table);
+  }
+  co_return opened;
 }
 
 }  // namespace
@@ -197,11 +232,11 @@ int variant_of(std::uint32_t client_capabilities) noexcept {
 }
 
 awaitable<boost::system::result<opened_backend, std::string>> open_backend(
-    const backend_login& login, int variant, std::uint64_t id) {
+    const backend_login& login, int variant, std::uint64_t id, bool read_collations) {
   asio::steady_timer deadline(co_await asio::this_coro::executor);
   deadline.expires_after(login.connect_timeout);
-  auto outcome =
-      co_await (connect_and_login(login, variant, id) || deadline.async_wait(use_nothrow));
+  auto outcome = co_await (connect_and_login(login, variant, id, read_collations) ||
+                           deadline.async_wait(use_nothrow));
   if (outcome.index() == 1)
     co_return "no connection within connect_timeout (" +
         std::to_string(login.connect_timeout.count()) + " ms)";

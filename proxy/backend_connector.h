@@ -11,9 +11,10 @@
 #include <optional>
 #include <string>
 
+#include "config/config.h"
 #include "proxy/asio_types.h"
 #include "proxy/backend_connection.h"
-#include "proxy/config.h"
+#include "session/collations.h"
 
 namespace sluice::proxy {
 
@@ -31,12 +32,15 @@ int variant_of(std::uint32_t client_capabilities) noexcept;
 struct opened_backend {
   backend_ptr connection;
   std::string server_version;
+  // The server's collations, when asked for (the pool learns them once).
+  std::optional<session::collation_table> collations;
 };
 
-// TCP connect, handshake, authentication and session-tracker setup, within connect_timeout.
-// Fails with a message fit for logs (never shown to unauthenticated clients).
+// TCP connect, handshake, authentication and session-tracker setup, within connect_timeout;
+// with `read_collations`, also information_schema.COLLATIONS. Fails with a message fit for logs
+// (never shown to unauthenticated clients).
 awaitable<boost::system::result<opened_backend, std::string>> open_backend(
-    const backend_login& login, int variant, std::uint64_t id);
+    const backend_login& login, int variant, std::uint64_t id, bool read_collations = false);
 
 // COM_CHANGE_USER as the same user without a default schema: the only way to drop one.
 // Resets the whole session. Returns an error message on failure.

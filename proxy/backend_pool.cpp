@@ -169,7 +169,9 @@ void backend_pool::open_connection(int variant) {
         co_await asio::post(executor_, asio::use_awaitable);
         const std::uint64_t id = next_backend_id_++;
         const auto started = clock::now();
-        auto opened = co_await open_backend(login_, variant, id);
+        // The first connection also learns the server's collations, before any client uses it.
+        const bool read_collations = !collations_known_;
+        auto opened = co_await open_backend(login_, variant, id, read_collations);
         if (!*alive) {
           if (opened) close_backend(*opened->connection);
           co_return;
@@ -194,6 +196,10 @@ void backend_pool::open_connection(int variant) {
         ever_connected_ = true;
         lost_since_connect_ = false;
         if (server_version_.empty()) server_version_ = opened->server_version;
+        if (opened->collations && !collations_known_) {
+          collations_ = std::move(*opened->collations);
+          collations_known_ = true;
+        }
         auto& c = *opened->connection;
         log(log_level::debug, c.subject(), "connected server_thread_id=", c.server_thread_id);
         core_.on_opened({std::move(opened->connection), variant, now}, now);

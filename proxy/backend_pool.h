@@ -60,6 +60,8 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   void set_limits(const pool::pool_limits& limits);
   // How long the oldest waiting statement has waited.
   std::chrono::milliseconds oldest_wait() const;
+  // The server's collations, learnt with the first backend connection (empty until then).
+  const session::collation_table& collations() const noexcept { return collations_; }
   // The server's version string, as the first backend handshake reported it.
   const std::string& server_version() const noexcept { return server_version_; }
   std::string last_connect_error() const { return core_.last_connect_error(); }
@@ -84,6 +86,8 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   asio::steady_timer upkeep_timer_;
   std::uint64_t next_backend_id_ = 1;
   std::string server_version_;
+  session::collation_table collations_;
+  bool collations_known_ = false;
   bool ever_connected_ = false;
   pool::time_point last_failure_logged_{};
   bool lost_since_connect_ = false;

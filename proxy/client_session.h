@@ -1,198 +1,160 @@
-// One client connection from handshake to close: authentication, then each command served on a
-// pooled backend (leased per statement or transaction, or pinned) with its response streamed back.
+// One client connection from accept to close: its state (one transition function), what sluice
+// tracks of its session, and its lease on a backend (one rule for giving it back, one way of
+// dropping a broken one). The commands themselves are served by client_commands,
+// statement_commands and client_login, through the operations below.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <list>
 #include <optional>
+#include <span>
 #include <string>
-#include <unordered_map>
-#include <vector>
+#include <string_view>
 
+#include "metrics/sluice_metrics.h"
+#include "protocol/response_scanner.h"
 #include "proxy/asio_types.h"
 #include "proxy/backend_pool.h"
-#include "proxy/frame_reader.h"
-#include "proxy/prepared_statements.h"
-#include "proxy/server_context.h"
-#include "proxy/session_pins.h"
-#include "proxy/session_state.h"
-#include "proxy/statement_classifier.h"
+#include "proxy/client_connection.h"
+#include "proxy/client_state.h"
+#include "proxy/errors.h"
+#include "proxy/proxy_context.h"
+#include "session/tracked_session.h"
+#include "sql/statement_classifier.h"
 
 namespace sluice::proxy {
 
-// sluice's own error codes (MySQL leaves this range unused); SQLSTATE HY000 unless noted.
-namespace sluice_error {
-inline constexpr std::uint16_t queue_timeout = 7001;
-inline constexpr std::uint16_t queue_full = 7002;
-inline constexpr std::uint16_t backend_unavailable = 7003;
-inline constexpr std::uint16_t backend_lost = 7004;
-inline constexpr std::uint16_t shutting_down = 7005;
-inline constexpr std::uint16_t too_many_from_address = 7006;
-inline constexpr std::uint16_t user_queue_full = 7007;
-}  // namespace sluice_error
+// Whether the session goes on after a command.
+enum class outcome { keep_going, close };
 
-// Serves one client until it leaves; the coroutine frame owns the session.
-awaitable<void> serve_client(tcp::socket socket, server_context& context);
+// What one command carries through its service (never kept in the session between commands).
+struct command_context {
+  std::uint8_t reply_seq = 1;  // the sequence id of sluice's or the server's first reply packet
+  protocol::response_scanner::shape shape = protocol::response_scanner::shape::query;
+  sql::statement_traits traits;
+  session::command_facts facts;
+};
 
 class client_session {
  public:
-  client_session(tcp::socket socket, server_context& context);
+  client_session(tcp::socket socket, proxy_context& context);
   ~client_session();
   client_session(const client_session&) = delete;
   client_session& operator=(const client_session&) = delete;
 
-  awaitable<void> run();
-  // Drain: an idle client (no statement running, no backend held) is closed now. A client that
-  // connected moments ago and has not run a command yet is not idle: it may log in and run its
-  // first command (a restart with so_reuseport must not fail connections already accepted).
-  void close_if_idle();
-  // Drain timeout: close the client whatever it is doing.
-  void force_close();
-  // A timeout fired: close the client connection; its backend is reset and returned.
-  void close_for(std::string_view reason);
-  // Idle time since the last command ended (zero while one runs).
-  std::chrono::milliseconds idle_for(pool::time_point now) const;
-  // How long the current command has run (zero when idle).
-  std::chrono::milliseconds running_for(pool::time_point now) const;
-  bool in_transaction() const noexcept { return in_transaction_; }
-  bool busy() const noexcept { return busy_; }
-  // query_timeout: the backend statement is being killed (once per statement).
-  bool kill_requested = false;
-
+  // ---- State ----
+  client_state state() const noexcept { return state_; }
+  // The one function that moves the session between states (and keeps the per-state counts and
+  // timestamps); an illegal move is a bug and asserts.
+  void set_state(client_state next);
   std::uint32_t id() const noexcept { return id_; }
+  // The authenticated user ("" until login succeeds).
   const std::string& user() const noexcept { return user_; }
-  const std::string& peer() const noexcept { return peer_; }
-  // "idle" (between commands), "waiting" (for a backend) or "active" (a command is served).
-  std::string_view state() const noexcept;
-  bool waiting() const noexcept { return waiting_since_.has_value(); }
-  std::chrono::milliseconds waited() const;
-  pin_reason pinned() const noexcept { return pins_.reason(); }
-  // KILL CONNECTION from another client: the statement under way is killed on its backend, and
-  // the connection closed.
-  void kill_connection(std::string_view by);
-  bool holds_backend() const noexcept { return backend_.has_value(); }
-  bool authenticated() const noexcept { return authenticated_; }
+  const std::string& peer() const noexcept { return client_.peer(); }
+  // "C-<id> user@address" with the user escaped, for log lines.
+  std::string subject() const;
+  bool authenticated() const noexcept { return !user_.empty(); }
+  // The user is now `user` (login or change of user): per-user counts, share and queue follow.
+  void become_user(const std::string& user);
+  bool served_a_command() const noexcept { return served_command_; }
   std::chrono::system_clock::time_point connected_at() const noexcept { return connected_at_; }
+  pool::time_point accepted_at() const noexcept { return accepted_at_; }
+  // Idle time since the last command ended (zero unless idle).
+  std::chrono::milliseconds idle_for(pool::time_point now) const;
+  // How long the current command has run (zero unless active or waiting).
+  std::chrono::milliseconds running_for(pool::time_point now) const;
+  // How long the current command has waited for a backend (zero unless waiting).
+  std::chrono::milliseconds waited(pool::time_point now) const;
+
+  // ---- What the session shares and holds ----
+  proxy_context& context() noexcept { return context_; }
+  const config& settings() const noexcept { return *context_.settings; }
+  backend_pool& pool() noexcept { return *context_.pool; }
+  metrics::sluice_metrics& metrics() noexcept { return context_.pool->metrics(); }
+  client_connection& client() noexcept { return client_; }
+  const client_connection& client() const noexcept { return client_; }
+  session::tracked_session& tracked() noexcept { return tracked_; }
+  const session::tracked_session& tracked() const noexcept { return tracked_; }
+  std::uint16_t login_collation = 0;  // from the handshake or COM_CHANGE_USER, for resets
+  std::string scramble;               // of the greeting; COM_CHANGE_USER answers it too
+
+  // ---- The backend ----
+  bool holds_backend() const noexcept { return backend_.has_value(); }
+  backend_connection& backend() noexcept { return *backend_->conn; }
   std::uint64_t backend_id() const noexcept { return backend_ ? backend_->conn->id : 0; }
   std::uint32_t backend_thread_id() const noexcept {
     return backend_ ? backend_->conn->server_thread_id : 0;
   }
-
- private:
-  enum class outcome { keep_going, close };
-
-  awaitable<bool> handshake();
-  // [limits] checks before the greeting (connections, per address) and after login (per user).
-  std::optional<std::pair<std::uint16_t, std::string>> refuse_before_login();
-  std::optional<std::pair<std::uint16_t, std::string>> refuse_after_login();
-  awaitable<bool> authenticate(std::string_view user, std::string_view plugin, std::string token,
-                               std::uint8_t& sequence_id);
-  awaitable<void> command_loop();
-  awaitable<outcome> dispatch(const frame& f);
-  awaitable<outcome> forward(const frame& f, protocol::response_scanner::shape shape,
-                             const statement_traits& traits);
-  // Leases a backend if the client holds none and restores the client's session on it.
-  awaitable<outcome> prepare_backend(const statement_traits& traits, std::uint8_t sequence_id);
+  // Leases a backend if the client holds none, and restores the client's session on it. On
+  // keep_going without a backend, the client was answered (refused, or the restore failed).
+  awaitable<outcome> acquire_backend(const command_context& command);
   // Sends `wire` (a command, possibly after commands without replies) to the held backend,
-  // streams the response back and settles the lease. `continues`: the command's last frame was
-  // a full one, so the client sends more frames.
-  awaitable<outcome> run_on_backend(std::span<const std::uint8_t> wire, bool continues,
-                                    protocol::response_scanner::shape shape,
-                                    const statement_traits& traits, std::uint8_t sequence_id);
-  // Binary prepared statements (COM_STMT_*), under sluice's own statement ids.
-  awaitable<outcome> prepare_statement(const frame& f);
-  awaitable<outcome> execute_statement(const frame& f);
-  awaitable<outcome> fetch_statement(const frame& f);
-  awaitable<outcome> reset_statement(const frame& f);
-  awaitable<outcome> close_statement(const frame& f);
-  awaitable<outcome> send_long_data(const frame& f);
-  // The statement on the held backend, prepared there now if it was not; nullptr after an
-  // error was sent to the client (or the backend was lost: then `result` says close or not).
-  awaitable<backend_statement*> statement_on_backend(client_statement& statement,
-                                                     std::uint8_t sequence_id, outcome& result);
-  // Reads one whole response of the held backend into `out` (prepare responses are small).
-  awaitable<bool> read_whole_response(protocol::response_scanner::shape shape,
-                                      std::vector<std::uint8_t>& out);
-  // The sluice statement id a statement command names (-1: the last prepared; 0: none).
-  std::uint32_t statement_id_in(const frame& f) const;
-  client_statement* find_statement(std::uint32_t id);
-  // Records a statement prepared on `b` and closes there what its cache lets go; false if the
-  // backend could not be written to.
-  awaitable<bool> remember_statement(backend_connection& b, const std::string& key,
-                                     std::uint32_t id);
-  awaitable<outcome> unknown_statement(std::uint8_t sequence_id, std::uint32_t id,
-                                       std::string_view command);
-  std::string statement_cache_key(std::string_view sql) const;
-  awaitable<outcome> kill(const kill_statement& request, std::uint8_t sequence_id);
-  void backend_lost();
-  awaitable<outcome> lease_backend(std::uint8_t sequence_id);
-  awaitable<error_code> next_command(frame& f);
-  awaitable<outcome> restore_session(bool needs_last_insert_id, bool clear_diagnostics,
-                                     std::uint8_t sequence_id);
-  awaitable<outcome> relay_response(std::uint8_t sequence_id);
-  awaitable<bool> relay_client_frames_until_short(backend_connection& b);
-  awaitable<bool> relay_local_infile(backend_connection& b);
-  // Settles the client's state after a response; gives the backend back if nothing holds it
-  // (unless `may_release` is false: the caller has more to do on it first).
-  void after_response(const statement_traits& traits, bool may_release = true);
+  // streams the response back and settles the session. `continues`: the command's last frame
+  // was a full one, so the client sends more frames.
+  awaitable<outcome> run_on_backend(command_context& command, std::span<const std::uint8_t> wire,
+                                    bool continues);
+  // Settles the session after a response the backend's scanner read; gives the backend back when
+  // the release rule allows (unless `may_release` is false: the caller has more to do on it).
+  void settle(const command_context& command, bool may_release = true);
+  // The release rule: transaction pooling, and the client holds nothing on the backend.
+  bool may_release() const noexcept;
   void release_if_free();
-  awaitable<void> learn_untracked_variables(const statement_traits& traits);
-  awaitable<outcome> reset_connection(std::uint8_t sequence_id);
-  awaitable<outcome> change_user(const frame& f);
-  awaitable<void> end_lease(bool reset_first);
-  void reset_session_vars(std::string schema, std::uint16_t collation_id);
+  // The backend is broken or in an unknown state: it is closed, not pooled, and what the client
+  // held there is gone with it. If that was a transaction or pinned state, the client's
+  // connection is closed after the current command's reply, as a direct client's would be: its
+  // next statements must not run, committed one by one, on another backend.
+  void drop_backend(std::string_view reason);
+  bool lost_backend_state() const noexcept { return lost_backend_state_; }
+  // Ends the lease at a command boundary (reset, change of user, quit): resets the backend first
+  // when the client left state on it, then hands it back.
+  awaitable<void> end_lease();
 
-  awaitable<bool> send_ok(std::uint8_t sequence_id);
-  awaitable<bool> send_eof(std::uint8_t sequence_id);
-  awaitable<bool> send_error(std::uint8_t sequence_id, std::uint16_t code, std::string_view state,
-                             std::string_view message);
-  // An ERR to the client; the session goes on unless the client is gone.
-  awaitable<outcome> reply_error(std::uint8_t sequence_id, std::uint16_t code,
-                                 std::string_view state, std::string_view message);
-  awaitable<bool> send_payload(std::uint8_t sequence_id);
+  // ---- Replies sluice sends itself ----
   std::uint16_t status_flags() const noexcept;
-  int backend_variant() const noexcept;
-  std::string subject() const;
+  awaitable<outcome> reply_ok(std::uint8_t sequence_id);
+  awaitable<outcome> reply_eof(std::uint8_t sequence_id);
+  // An ERR to the client; the session goes on unless the client is gone.
+  awaitable<outcome> reply_error(std::uint8_t sequence_id, const error_reply& error);
 
- public:
-  std::string subject_text() const { return subject(); }
+  // ---- Ends and interventions (admin port, upkeep, KILL, drain) ----
+  // Closes the client connection with a logged reason; a running statement is killed on its
+  // backend, and the backend is reset or closed when the session ends.
+  void close_for(std::string_view reason);
+  // query_timeout: kills the running statement on its backend, once per statement.
+  bool kill_running_statement();
+  // Drain: an idle client (no command running, no backend held) is closed now. A client that
+  // connected moments ago and has not run a command yet is not idle: it may log in and run its
+  // first command (a restart with so_reuseport must not fail connections already accepted).
+  void close_if_idle();
+  // Drain timeout: close the client and its backend whatever they are doing.
+  void force_close();
+
+  // Counts a served command (for the drain grace of new clients).
+  void command_served() noexcept { served_command_ = true; }
+  // Logs pin changes once per change.
+  void log_pin_change();
 
  private:
-  tcp::socket socket_;
-  server_context& context_;
-  std::uint32_t id_;
-  std::string peer_;
-  std::string user_;
-  std::uint32_t capabilities_ = 0;
-  std::string scramble_;
-  std::uint16_t login_collation_ = 0;  // from the handshake (or COM_CHANGE_USER)
-  frame_reader reader_;
-  std::vector<std::uint8_t> out_;  // small packets sluice writes itself
+  awaitable<outcome> lease_backend(const command_context& command);
+  // After SET @@x = ... (which MariaDB's tracker does not report): reads the values back.
+  awaitable<void> learn_untracked_variables(const sql::statement_traits& traits);
 
-  session_vars vars_;
+  proxy_context& context_;
+  std::uint32_t id_;
+  client_connection client_;
+  std::string user_;
+  int tenant_ = 0;  // the pool's queue and share for this client's user
+  client_state state_ = client_state::login;
+  session::tracked_session tracked_;
   std::optional<lease> backend_;
-  session_pins pins_;
-  pin_reason logged_pin_ = pin_reason::none;  // the last pin reason logged
-  std::unordered_map<std::uint32_t, client_statement> statements_;
-  std::uint32_t next_statement_id_ = 1;
-  std::uint32_t last_prepared_id_ = 0;  // for an execute with id -1 ("the last prepared")
-  std::optional<std::uint32_t> cursor_statement_;  // the statement whose cursor is open
-  // Set while an execute that asked for a cursor, or a fetch, runs.
-  std::optional<std::uint32_t> cursor_request_;
-  bool fetching_ = false;
-  bool schema_switch_expected_ = false;  // an execute runs in another schema than the client's
-  bool in_transaction_ = false;
-  bool hold_for_next_ = false;  // the last statement left warnings a SHOW WARNINGS may read
-  bool busy_ = false;           // a command is being served
-  bool authenticated_ = false;
-  // A command after login has been served (until then a drain leaves a new client alone).
+  sql::pin_reason logged_pin_ = sql::pin_reason::none;
   bool served_command_ = false;
-  std::string address_;  // the peer's IP, for per-address limits
-  int tenant_ = 0;       // the pool's queue and share for this client's user
+  bool kill_sent_ = false;  // the running statement's KILL QUERY went out
+  bool lost_backend_state_ = false;
   pool::time_point accepted_at_ = pool::clock::now();
-  pool::time_point last_activity_ = pool::clock::now();
+  pool::time_point state_since_ = accepted_at_;  // when the current state began
   pool::time_point command_started_{};
-  std::optional<pool::time_point> waiting_since_;  // set while the statement waits for a backend
   std::chrono::system_clock::time_point connected_at_ = std::chrono::system_clock::now();
   std::list<client_session*>::iterator registration_;
 };

@@ -1,6 +1,8 @@
-// Buffered frame reading; the buffer grows for a large frame and shrinks back once it is idle.
+// Buffered frame reading: growth with the bytes that arrive, shrinking once a large frame is
+// consumed, and releasing the buffer of an idle client.
 #include "proxy/frame_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "protocol/constants.h"
@@ -12,27 +14,53 @@ namespace sluice::proxy {
 frame_reader::frame_reader(std::size_t initial_capacity)
     : buffer_(initial_capacity), initial_capacity_(initial_capacity) {}
 
-awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want) {
+bool frame_reader::release_while_idle(tcp::socket& socket) {
+  if (!idle_wait_ || release_requested_ || buffer_.empty()) return false;
+  release_requested_ = true;
+  error_code ignored;
+  socket.cancel(ignored);
+  return true;
+}
+
+awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
+                                         peer_wait* stalled) {
   // Makes [next_, next_ + want) available in the buffer.
-  if (next_ + want > buffer_.size()) {
+  if (next_ + want > buffer_.size() && next_ > 0) {
     const std::size_t have = end_ - next_;
-    if (next_ > 0) {
-      std::memmove(buffer_.data(), buffer_.data() + next_, have);
-      next_ = 0;
-      end_ = have;
-    }
-    if (want > buffer_.size()) buffer_.resize(want);
+    std::memmove(buffer_.data(), buffer_.data() + next_, have);
+    next_ = 0;
+    end_ = have;
   }
   while (end_ - next_ < want) {
+    if (end_ == buffer_.size()) {
+      // Full and more is owed: grow, but only as far as the peer has shown it sends.
+      const std::size_t grown = std::max(buffer_.size() * 2, initial_capacity_);
+      buffer_.resize(std::min(grown, next_ + want));
+    }
     auto [ec, n] = co_await read_some(
         socket, std::span<std::uint8_t>(buffer_.data() + end_, buffer_.size() - end_));
+    if (ec == asio::error::operation_aborted && release_requested_) {
+      // An idle client: wait without a buffer (a peek), and take one again when bytes come.
+      release_requested_ = false;
+      std::vector<std::uint8_t>().swap(buffer_);
+      next_ = end_ = 0;
+      if (auto wait_ec = co_await wait_readable(socket)) co_return wait_ec;
+      buffer_.resize(initial_capacity_);
+      continue;
+    }
     if (ec) co_return ec;
     end_ += n;
+    // Bytes of a frame arrived: the rest of it is owed now.
+    if (idle_wait_) {
+      idle_wait_ = false;
+      if (end_ - next_ < want && stalled) stalled->begin();
+    }
   }
   co_return error_code{};
 }
 
-awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::size_t max_payload) {
+awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::size_t max_payload,
+                                         peer_wait* stalled, bool required) {
   if (next_ == end_) {
     next_ = end_ = 0;
     // A large frame grew the buffer; give the memory back once it is consumed.
@@ -41,12 +69,26 @@ awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::s
       buffer_.shrink_to_fit();
     }
   }
-  if (auto ec = co_await fill(socket, protocol::frame_header_size)) co_return ec;
+  if (stalled && (required || end_ > next_)) stalled->begin();
+  idle_wait_ = !required && next_ == end_;
+  auto ec = co_await fill(socket, protocol::frame_header_size, stalled);
+  idle_wait_ = false;
+  release_requested_ = false;
+  if (ec) {
+    if (stalled) stalled->end();
+    co_return ec;
+  }
   const auto header = protocol::decode_frame_header(
       std::span<const std::uint8_t, 4>(buffer_.data() + next_, protocol::frame_header_size));
-  if (header.payload_length > max_payload) co_return asio::error::message_size;
+  if (header.payload_length > max_payload) {
+    if (stalled) stalled->end();
+    co_return asio::error::message_size;
+  }
   const std::size_t total = protocol::frame_header_size + header.payload_length;
-  if (auto ec = co_await fill(socket, total)) co_return ec;
+  if (end_ - next_ < total && stalled) stalled->begin();
+  ec = co_await fill(socket, total, stalled);
+  if (stalled) stalled->end();
+  if (ec) co_return ec;
   out.sequence_id = header.sequence_id;
   out.wire = std::span<const std::uint8_t>(buffer_.data() + next_, total);
   out.payload = out.wire.subspan(protocol::frame_header_size);

@@ -1,4 +1,6 @@
 // Reads whole MySQL frames (header + payload) from a stream socket through one reusable buffer.
+// The buffer grows only with bytes that actually arrive (a header that announces 16 MiB and is
+// followed by nothing costs nothing), and an idle client's buffer can be given back.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +8,7 @@
 #include <vector>
 
 #include "proxy/asio_types.h"
+#include "proxy/peer_wait.h"
 
 namespace sluice::proxy {
 
@@ -21,17 +24,27 @@ class frame_reader {
   explicit frame_reader(std::size_t initial_capacity = 16 * 1024);
 
   // Reads the next frame. Frames longer than `max_payload` are refused with message_size.
-  awaitable<error_code> next(tcp::socket& socket, frame& out, std::size_t max_payload);
+  // `stalled` is marked while the peer owes bytes: the rest of a frame it began, or, when
+  // `required` (an auth reply, a continuation frame, LOCAL INFILE data), the whole frame.
+  awaitable<error_code> next(tcp::socket& socket, frame& out, std::size_t max_payload,
+                             peer_wait* stalled = nullptr, bool required = false);
   // Bytes received but not yet returned as a frame (a client that pipelines commands).
   std::size_t buffered() const noexcept { return end_ - next_; }
+  std::size_t capacity() const noexcept { return buffer_.capacity(); }
+  // For an idle client: while next() waits for a frame with nothing buffered, its read is
+  // cancelled, the buffer freed, and the wait goes on with a peek; the buffer comes back with the
+  // client's next bytes. Returns whether a release was started.
+  bool release_while_idle(tcp::socket& socket);
 
  private:
-  awaitable<error_code> fill(tcp::socket& socket, std::size_t want);
+  awaitable<error_code> fill(tcp::socket& socket, std::size_t want, peer_wait* stalled);
 
   std::vector<std::uint8_t> buffer_;
   std::size_t initial_capacity_;
-  std::size_t next_ = 0;  // start of the first unread frame
-  std::size_t end_ = 0;   // end of received bytes
+  std::size_t next_ = 0;    // start of the first unread frame
+  std::size_t end_ = 0;     // end of received bytes
+  bool idle_wait_ = false;  // next() waits for a frame and nothing is buffered
+  bool release_requested_ = false;
 };
 
 }  // namespace sluice::proxy

@@ -8,7 +8,7 @@
 #include <ctime>
 #include <mutex>
 
-#include "proxy/admin_format.h"
+#include "proxy/text_escape.h"
 
 namespace sluice::proxy {
 namespace {
@@ -82,12 +82,14 @@ bool log_enabled(log_level level) noexcept {
 std::string format_log_line(log_level level, std::string_view subject, std::string_view text,
                             log_format format) {
   if (format == log_format::plain) {
+    // Subjects and texts carry what clients chose (user names): escaped, no client can write a
+    // line of its own into the log.
     std::string line = timestamp() + " " + to_string(level) + " ";
     if (!subject.empty()) {
-      line += subject;
+      line += printable(subject);
       line += ' ';
     }
-    line += text;
+    line += printable(text);
     line += '\n';
     return line;
   }

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/config.h"
+#include "config/config.h"
 
 namespace sluice::proxy {
 

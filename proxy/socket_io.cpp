@@ -30,18 +30,29 @@ void prepare_socket(tcp::socket& socket) {
   socket.set_option(tcp::no_delay(true), ignored);
 }
 
-awaitable<error_code> write_all(tcp::socket& socket, std::span<const std::uint8_t> bytes) {
+awaitable<error_code> write_all(tcp::socket& socket, std::span<const std::uint8_t> bytes,
+                                peer_wait* stalled) {
   while (!bytes.empty()) {
     error_code ec;
     const std::size_t n = socket.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
     if (would_block(ec)) {
+      if (stalled) stalled->begin();
       auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, use_nothrow);
-      if (wait_ec) co_return wait_ec;
+      if (wait_ec) {
+        if (stalled) stalled->end();
+        co_return wait_ec;
+      }
       continue;
     }
-    if (ec) co_return ec;
+    if (ec) {
+      if (stalled) stalled->end();
+      co_return ec;
+    }
+    // Progress: a client that reads slowly but steadily is not stalled.
+    if (stalled && n > 0) stalled->end();
     bytes = bytes.subspan(n);
   }
+  if (stalled) stalled->end();
   co_return error_code{};
 }
 
@@ -52,6 +63,14 @@ awaitable<std::pair<error_code, std::size_t>> read_some(tcp::socket& socket,
   auto [ec, n] =
       co_await socket.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_nothrow);
   co_return std::pair{ec, n};
+}
+
+awaitable<error_code> wait_readable(tcp::socket& socket) {
+  std::uint8_t byte = 0;
+  auto [ec, n] =
+      co_await socket.async_receive(asio::buffer(&byte, 1), tcp::socket::message_peek, use_nothrow);
+  if (!ec && n == 0) ec = asio::error::eof;
+  co_return ec;
 }
 
 }  // namespace sluice::proxy

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/errors.h"
 #include "tests/support/admin_client.h"
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
@@ -42,10 +43,10 @@ using steady = std::chrono::steady_clock;
 
 constexpr unsigned too_many_connections = 1040;
 constexpr unsigned too_many_user_connections = 1203;
-constexpr unsigned queue_timeout_error = 7001;
-constexpr unsigned queue_full_error = 7002;
-constexpr unsigned too_many_from_address = 7006;
-constexpr unsigned user_queue_full_error = 7007;
+constexpr unsigned queue_timeout_error = proxy::sluice_error::queue_timeout;
+constexpr unsigned queue_full_error = proxy::sluice_error::queue_full;
+constexpr unsigned too_many_from_address = proxy::sluice_error::too_many_from_address;
+constexpr unsigned user_queue_full_error = proxy::sluice_error::user_queue_full;
 
 // An admin command's answer in JSON.
 json command_json(admin_client& admin, const std::string& line) {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/errors.h"
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
 
@@ -30,7 +31,7 @@ namespace {
 using namespace std::chrono_literals;
 using labels = std::map<std::string, std::string>;
 
-constexpr unsigned queue_timeout_error = 7001;
+constexpr unsigned queue_timeout_error = proxy::sluice_error::queue_timeout;
 
 // ---- A blocking HTTP/1.0 client, just enough for a scrape ---------------------------------
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "proxy/errors.h"
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
 
@@ -13,8 +14,8 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-constexpr unsigned queue_timeout_error = 7001;
-constexpr unsigned queue_full_error = 7002;
+constexpr unsigned queue_timeout_error = proxy::sluice_error::queue_timeout;
+constexpr unsigned queue_full_error = proxy::sluice_error::queue_full;
 
 class QueueTest : public integration_test {
  protected:

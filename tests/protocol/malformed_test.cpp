@@ -8,7 +8,7 @@
 #include "protocol/codec_errc.h"
 #include "protocol/generic_response.h"
 #include "protocol/handshake.h"
-#include "protocol/session_state.h"
+#include "protocol/session_tracker.h"
 #include "protocol/stmt_prepare_ok.h"
 #include "protocol/wire.h"
 #include "tests/protocol/codec_case.h"

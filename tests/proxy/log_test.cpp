@@ -34,5 +34,16 @@ TEST(LogLine, JsonEscapesQuotesAndControlCharacters) {
   EXPECT_EQ(line.find("\"subject\""), std::string::npos) << line;
 }
 
+// A user name is the client's choice: a newline in it must not start a forged log line.
+TEST(LogLine, PlainEscapesControlCharactersFromClients) {
+  const std::string line =
+      format_log_line(log_level::info, "C-9 app\n2026-01-01T00:00:00.000Z error forged@127.0.0.1",
+                      "login user=x\ry", log_format::plain);
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;
+  EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+  EXPECT_NE(line.find("C-9 app\\n2026"), std::string::npos) << line;
+  EXPECT_NE(line.find("user=x\\ry"), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace sluice::proxy

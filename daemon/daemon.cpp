@@ -1,0 +1,149 @@
+// Start-up, the upkeep timer, reload and graceful drain.
+#include "daemon/daemon.h"
+
+#include "config/config_file.h"
+#include "config/config_keys.h"
+#include "config/config_values.h"
+#include "proxy/client_session.h"
+#include "proxy/log.h"
+
+namespace sluice {
+namespace {
+
+using proxy::log;
+
+proxy::backend_login login_of(const config& c) {
+  return {c.backend, c.backend_user, c.backend_password, c.connect_timeout,
+          c.max_prepared_statements};
+}
+
+}  // namespace
+
+daemon::daemon(asio::io_context& io, config settings, std::string config_path,
+               std::function<void()> on_stopped)
+    : io_(io),
+      settings_(std::move(settings)),
+      config_path_(std::move(config_path)),
+      on_stopped_(std::move(on_stopped)),
+      metrics_("default", SLUICE_VERSION),
+      pool_(io.get_executor(), "default", login_of(settings_), settings_.pool, metrics_),
+      listener_(io, context_),
+      upkeep_(context_),
+      commands_(context_,
+                admin::daemon_control{[this] { return reload(); },
+                                      [this](std::optional<std::chrono::milliseconds> timeout) {
+                                        drain(timeout.value_or(settings_.shutdown_timeout));
+                                      },
+                                      [this](const config& next) { apply(next); }}),
+      upkeep_timer_(io) {
+  context_.settings = &settings_;
+  context_.pool = &pool_;
+  context_.health = &health_;
+}
+
+daemon::~daemon() = default;
+
+void daemon::start() {
+  // SO_REUSEPORT lets a new sluice bind the same port while this one drains (README).
+  listener_.start(settings_.listen, settings_.so_reuseport);
+  health_.loop_heartbeat_ms = proxy::health_state::now_ms();
+  if (settings_.metrics_listen) {
+    http_ = std::make_unique<admin::http_endpoint>(*settings_.metrics_listen, metrics_.registry(),
+                                                   health_);
+    http_->start();
+    log(log_level::info, "", "metrics on http://", endpoint_text(settings_.metrics_listen),
+        "/metrics (and /ready, /live)");
+  }
+  if (settings_.admin_listen) {
+    admin_ = std::make_unique<admin::admin_server>(
+        io_, *settings_.admin_listen, settings_.admin_password,
+        [this](const admin::admin_command& cmd) { return commands_.run(cmd); });
+    admin_->start();
+  }
+  apply_shares();
+  pool_.start();
+  upkeep_.round();
+  schedule_upkeep();
+  log(log_level::info, "", "listening on ", endpoint_text(settings_.listen),
+      " backend=", endpoint_text(settings_.backend),
+      " max_connections=", settings_.pool.max_connections,
+      " pool_mode=", settings_.pool_mode == pool_mode::transaction ? "transaction" : "session");
+}
+
+void daemon::apply_shares() {
+  std::map<std::string, pool::tenant_limits> shares;
+  for (const auto& [user, policy] : settings_.user_policies) shares[user] = policy.share;
+  pool_.set_shares(shares, settings_.max_waiting_per_user);
+}
+
+void daemon::schedule_upkeep() {
+  upkeep_timer_.expires_after(proxy::upkeep::interval);
+  upkeep_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    upkeep_.round();
+    commands_.sample();
+    schedule_upkeep();
+  });
+}
+
+std::string daemon::reload() {
+  config next;
+  try {
+    next = load_config_file(config_path_);
+  } catch (const config_error& e) {
+    log(log_level::error, "", "reload refused: ", e.what(), " (the running configuration stays)");
+    return e.what();
+  }
+  apply(next);
+  log(log_level::info, "", "reload done from ", config_path_);
+  return {};
+}
+
+void daemon::apply(const config& next) {
+  // What needs new sockets or a new backend login stays until a restart.
+  for (const std::string& key : restart_only_changes(settings_, next))
+    log(log_level::warn, "", "reload: ", key, " changes only with a restart");
+  settings_ = keep_restart_only(settings_, next);
+  if (admin_) admin_->set_password(settings_.admin_password);
+  apply_shares();
+  proxy::set_log_level(settings_.log);
+  proxy::set_log_format(settings_.log_format);
+  proxy::set_log_info_rate_limit(settings_.log_info_rate_limit);
+  pool_.set_limits(settings_.pool);
+  upkeep_.round();
+}
+
+void daemon::drain(std::chrono::milliseconds timeout) {
+  if (context_.draining) return;
+  context_.draining = true;
+  log(log_level::info, "", "drain started clients=", context_.sessions.size(),
+      " timeout_ms=", timeout.count());
+  listener_.stop();
+  for (proxy::client_session* s : context_.sessions) s->close_if_idle();
+  asio::co_spawn(io_, wait_for_drain(timeout), asio::detached);
+}
+
+awaitable<void> daemon::wait_for_drain(std::chrono::milliseconds timeout) {
+  const auto deadline = pool::clock::now() + timeout;
+  asio::steady_timer tick(io_);
+  while (!context_.sessions.empty() && pool::clock::now() < deadline) {
+    for (proxy::client_session* s : context_.sessions) s->close_if_idle();
+    tick.expires_after(std::chrono::milliseconds(20));
+    co_await tick.async_wait(use_nothrow);
+  }
+  if (!context_.sessions.empty()) {
+    log(log_level::warn, "", "drain timeout: closing ", context_.sessions.size(), " clients");
+    for (proxy::client_session* s : context_.sessions) s->force_close();
+    while (!context_.sessions.empty()) {
+      tick.expires_after(std::chrono::milliseconds(10));
+      co_await tick.async_wait(use_nothrow);
+    }
+  }
+  pool_.shutdown();
+  if (admin_) admin_->stop();
+  upkeep_timer_.cancel();
+  log(log_level::info, "", "drain finished");
+  if (on_stopped_) on_stopped_();
+}
+
+}  // namespace sluice

@@ -1,0 +1,68 @@
+// Reading commands from a client and writing sluice's own packets to it.
+#include "proxy/client_connection.h"
+
+#include "protocol/constants.h"
+#include "protocol/frame.h"
+#include "protocol/generic_response.h"
+#include "proxy/socket_io.h"
+
+namespace sluice::proxy {
+
+client_connection::client_connection(tcp::socket socket) : socket_(std::move(socket)) {
+  error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  address_ = ec ? "unknown" : remote.address().to_string();
+  peer_ = ec ? "unknown" : address_ + ":" + std::to_string(remote.port());
+  prepare_socket(socket_);
+}
+
+awaitable<error_code> client_connection::next_command(frame& out, std::size_t max_payload) {
+  co_return co_await reader_.next(socket_, out, max_payload, &owed_read_, false);
+}
+
+awaitable<error_code> client_connection::next_required(frame& out, std::size_t max_payload) {
+  co_return co_await reader_.next(socket_, out, max_payload, &owed_read_, true);
+}
+
+awaitable<error_code> client_connection::next_auth_reply(frame& out, std::size_t max_payload) {
+  co_return co_await reader_.next(socket_, out, max_payload, &owed_auth_, true);
+}
+
+awaitable<error_code> client_connection::write(std::span<const std::uint8_t> bytes) {
+  co_return co_await write_all(socket_, bytes, &owed_write_);
+}
+
+awaitable<bool> client_connection::send_payload(std::uint8_t sequence_id,
+                                                std::span<const std::uint8_t> payload) {
+  std::vector<std::uint8_t> framed;
+  protocol::append_packets(framed, payload, sequence_id);
+  co_return !co_await write(framed);
+}
+
+awaitable<bool> client_connection::send_ok(std::uint8_t sequence_id, std::uint16_t status_flags) {
+  out_.clear();
+  protocol::ok_packet ok;
+  ok.status_flags = status_flags;
+  protocol::encode_ok(ok, capabilities, out_);
+  co_return co_await send_payload(sequence_id, out_);
+}
+
+awaitable<bool> client_connection::send_eof(std::uint8_t sequence_id, std::uint16_t status_flags) {
+  out_.clear();
+  protocol::encode_eof({0, status_flags}, capabilities, out_);
+  co_return co_await send_payload(sequence_id, out_);
+}
+
+awaitable<bool> client_connection::send_error(std::uint8_t sequence_id, const error_reply& error) {
+  out_.clear();
+  protocol::encode_err({error.code, error.sql_state, error.message},
+                       capabilities | protocol::capability::protocol_41, out_);
+  co_return co_await send_payload(sequence_id, out_);
+}
+
+void client_connection::close() noexcept {
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+}  // namespace sluice::proxy
