@@ -198,7 +198,9 @@ void fault_test::finish(const fault_allowance& allowance) {
   std::map<std::string, std::size_t> stages;  // where the fault's errors struck
   std::size_t inside_transactions = 0;
   long long first_commit_ms = -1;
+  std::size_t abandoned = 0;
   for (const auto& t : transfers) {
+    if (std::string_view(t.stage) == "abandoned") ++abandoned;
     if (t.outcome == transfer_outcome::acknowledged) {
       const long long ms = ms_between(*over_at_, t.ended_at);
       if (ms >= 0 && (first_commit_ms < 0 || ms < first_commit_ms)) first_commit_ms = ms;
@@ -220,7 +222,7 @@ void fault_test::finish(const fault_allowance& allowance) {
   line << "fault=" << allowance.fault << " seed=" << seed_ << " acknowledged=" << audit.acknowledged
        << " lost=" << audit.lost << " duplicated=" << audit.duplicated
        << " unknown=" << audit.unknown << " unknown_applied=" << audit.unknown_applied
-       << " failed=" << audit.failed << " phantom=" << audit.phantom
+       << " failed=" << audit.failed << " abandoned=" << abandoned << " phantom=" << audit.phantom
        << " accounts_off=" << audit.accounts_off << " total=" << audit.total_balance << "/"
        << audit.expected_total << " errors=" << by_code(errors)
        << " commit_errors=" << by_code(commit_errors) << " fault_error_stages=" << by_stage(stages)
@@ -237,6 +239,7 @@ void fault_test::finish(const fault_allowance& allowance) {
   EXPECT_EQ(audit.lost, 0u) << "acknowledged transfers missing from the ledger";
   EXPECT_EQ(audit.duplicated, 0u) << "transfers applied more than once";
   EXPECT_EQ(audit.phantom, 0u) << "transfers applied although COMMIT was never sent";
+  EXPECT_GT(abandoned, 0u) << "no client abandoned a transaction: the rollback went untested";
   EXPECT_EQ(audit.strangers, 0u) << "ledger rows no client issued";
   EXPECT_EQ(audit.mismatched, 0u) << "ledger rows that differ from what the client sent";
   EXPECT_EQ(audit.accounts_off, 0u) << "transfers applied in part";

@@ -62,6 +62,7 @@ void transfer_load::run_client(std::size_t index) {
   std::mt19937_64 random(options_.seed * 1000003 + index);
   std::uniform_int_distribution<int> account(1, options_.bank.accounts);
   std::uniform_int_distribution<int> amount(1, 100);
+  std::uniform_int_distribution<int> per_mille(0, 999);
   mysql_client client;
   std::int64_t sequence = 0;
   while (!stop_) {
@@ -82,7 +83,8 @@ void transfer_load::run_client(std::size_t index) {
       order.to = account(random);
     } while (order.to == order.from);
     order.amount = amount(random);
-    transfer_record record = run_transfer(client, order, log);
+    const bool abandon = per_mille(random) < options_.abandon_per_mille;
+    transfer_record record = run_transfer(client, order, abandon, log);
     // After any error the client starts over on a new connection, as an application's pool
     // would: it cannot tell what state the old one is in.
     if (record.outcome != transfer_outcome::acknowledged)
@@ -94,7 +96,7 @@ void transfer_load::run_client(std::size_t index) {
 }
 
 transfer_record transfer_load::run_transfer(mysql_client& client, const transfer_order& order,
-                                            client_log& log) {
+                                            bool abandon, client_log& log) {
   transfer_record record;
   record.order = order;
   const auto step = [&](const std::string& sql, const char* stage, bool one_row) {
@@ -116,7 +118,9 @@ transfer_record transfer_load::run_transfer(mysql_client& client, const transfer
                         step(debit_statement(order), "debit", true) &&
                         step(credit_statement(order), "credit", true) &&
                         step(ledger_statement(order), "ledger", true);
-  if (sent_all) {
+  if (sent_all && abandon) {
+    record.stage = "abandoned";  // the caller closes the connection with the transaction open
+  } else if (sent_all) {
     record.outcome = step("COMMIT", "commit", false) ? transfer_outcome::acknowledged
                                                      : transfer_outcome::unknown;
   }

@@ -29,8 +29,9 @@ enum class transfer_outcome {
 struct transfer_record {
   transfer_order order;
   transfer_outcome outcome = transfer_outcome::failed;
-  unsigned error_code = 0;       // what ended it unless acknowledged
-  const char* stage = "";        // the statement that failed: begin, debit, credit, ledger, commit
+  unsigned error_code = 0;  // what ended it unless acknowledged
+  // The statement that failed (begin, debit, credit, ledger, commit), or "abandoned".
+  const char* stage = "";
   bool wrong_row_count = false;  // an UPDATE changed other than one row: the test is broken
   steady_clock::time_point ended_at;
 };
@@ -43,6 +44,9 @@ struct load_options {
   std::size_t clients = 64;
   bank_shape bank;
   std::uint64_t seed = 0;
+  // Transfers (per thousand) whose client disconnects after the ledger INSERT instead of
+  // committing, like an application that dies mid-transaction: sluice must roll them back.
+  int abandon_per_mille = 20;
   client_options timeouts;
 };
 
@@ -75,7 +79,8 @@ class transfer_load {
   };
 
   void run_client(std::size_t index);
-  transfer_record run_transfer(mysql_client& client, const transfer_order& order, client_log& log);
+  transfer_record run_transfer(mysql_client& client, const transfer_order& order, bool abandon,
+                               client_log& log);
 
   load_options options_;
   std::vector<client_log> logs_;  // one per client, written only by its thread until joined
