@@ -163,6 +163,13 @@ std::set<std::string> fault_test::backend_threads_in_sluice() {
   return ids;
 }
 
+int fault_test::backends_counted_by_pool() {
+  admin_client admin(config_.listen_port("admin"));
+  const json pool = json::parse(admin.command("SHOW POOLS FORMAT JSON")).at(0);
+  return pool.at("sv_active").get<int>() + pool.at("sv_idle").get<int>() +
+         pool.at("sv_opening").get<int>();
+}
+
 void fault_test::finish(const fault_allowance& allowance) {
   ASSERT_TRUE(load_) << "the test never started the load";
   ASSERT_TRUE(over_at_) << "the test never said when the fault was over";
@@ -172,21 +179,25 @@ void fault_test::finish(const fault_allowance& allowance) {
   load_->stop();
   const long long run_ms = ms_between(load_started_, steady_clock::now());
 
-  // Every client has left: what MariaDB has open must be exactly what sluice says it holds.
+  // Every client has left: what MariaDB has open must be exactly the connections sluice lists,
+  // and as many as its pool counts, within the cap.
   const int cap = std::stoi(config_.get("backend", "max_connections"));
   std::set<std::string> on_server;
   std::set<std::string> in_sluice;
+  int in_pool = -1;
   std::string admin_error;
   const bool settled = wait_until(
       [&] {
         try {
           on_server = backend_threads_on_server();
           in_sluice = backend_threads_in_sluice();
+          in_pool = backends_counted_by_pool();
         } catch (const std::exception& e) {
           admin_error = e.what();
           return false;
         }
-        return on_server == in_sluice && static_cast<int>(on_server.size()) <= cap;
+        return on_server == in_sluice && static_cast<int>(in_sluice.size()) == in_pool &&
+               in_pool <= cap;
       },
       15s, 100ms);
 
@@ -229,10 +240,14 @@ void fault_test::finish(const fault_allowance& allowance) {
        << " login_errors=" << by_code(login_errors) << " recovery_ms=" << recovery_ms_
        << " first_commit_ms=" << first_commit_ms << " acknowledged_after=" << acknowledged_after
        << " backends_server=" << on_server.size() << " backends_sluice=" << in_sluice.size()
-       << " cap=" << cap << " run_ms=" << run_ms;
+       << " backends_pool=" << in_pool << " cap=" << cap << " run_ms=" << run_ms;
   std::cout << "[ faults ] " << line.str() << std::endl;
-  for (const auto& [code, message] : load_->error_messages())
-    std::cout << "[ faults ]   " << code << ": " << message << std::endl;
+  auto statement_messages = load_->statement_messages();
+  auto login_messages = load_->login_messages();
+  for (const auto& [code, message] : statement_messages)
+    std::cout << "[ faults ]   " << code << " at " << message << std::endl;
+  for (const auto& [code, message] : login_messages)
+    std::cout << "[ faults ]   " << code << " at login: " << message << std::endl;
   for (const auto& example : audit.examples) std::cout << "[ faults ]   " << example << std::endl;
   RecordProperty("report", line.str());
 
@@ -250,7 +265,7 @@ void fault_test::finish(const fault_allowance& allowance) {
   for (const auto& [code, count] : errors) {
     EXPECT_TRUE(always_allowed.contains(code) || allowance.statement_errors.contains(code))
         << count << " statements failed with " << code << ", not expected of fault "
-        << allowance.fault << " (" << load_->error_messages()[code] << ")";
+        << allowance.fault << " (" << statement_messages[code] << ")";
   }
   if (allowance.open_transactions_finish) {
     EXPECT_EQ(inside_transactions, 0u) << "the fault broke transactions already open ("
@@ -259,7 +274,7 @@ void fault_test::finish(const fault_allowance& allowance) {
   for (const auto& [code, count] : login_errors) {
     EXPECT_TRUE(allowance.login_errors.contains(code))
         << count << " logins failed with " << code << ", not expected of fault " << allowance.fault
-        << " (" << load_->error_messages()[code] << ")";
+        << " (" << login_messages[code] << ")";
   }
 
   EXPECT_GE(recovery_ms_, 0) << "no SELECT 1 through sluice within 15 s of the fault's end";
@@ -269,8 +284,9 @@ void fault_test::finish(const fault_allowance& allowance) {
   EXPECT_TRUE(alive) << "sluice is not running after the fault";
   EXPECT_TRUE(serves) << "sluice does not serve SELECT 1 after the run";
   EXPECT_TRUE(settled) << "backend connections did not settle within 15 s: MariaDB has "
-                       << on_server.size() << ", sluice lists " << in_sluice.size() << " (cap "
-                       << cap << ")" << (admin_error.empty() ? "" : "; admin: " + admin_error);
+                       << on_server.size() << ", sluice lists " << in_sluice.size()
+                       << ", its pool counts " << in_pool << " (cap " << cap << ")"
+                       << (admin_error.empty() ? "" : "; admin: " + admin_error);
 }
 
 }  // namespace sluice::test

@@ -56,6 +56,8 @@ class fault_test : public integration_test {
   // connections sluice's admin port lists (SHOW SERVERS).
   std::set<std::string> backend_threads_on_server();
   std::set<std::string> backend_threads_in_sluice();
+  // What sluice's pool counts (SHOW POOLS: sv_active + sv_idle + sv_opening).
+  int backends_counted_by_pool();
 
   std::uint64_t seed() const { return seed_; }
 

@@ -51,9 +51,16 @@ std::map<unsigned, std::size_t> transfer_load::connect_errors() const {
   return all;
 }
 
-std::map<unsigned, std::string> transfer_load::error_messages() const {
+std::map<unsigned, std::string> transfer_load::statement_messages() const {
   std::map<unsigned, std::string> all;
-  for (const auto& log : logs_) all.insert(log.messages.begin(), log.messages.end());
+  for (const auto& log : logs_)
+    all.insert(log.statement_messages.begin(), log.statement_messages.end());
+  return all;
+}
+
+std::map<unsigned, std::string> transfer_load::login_messages() const {
+  std::map<unsigned, std::string> all;
+  for (const auto& log : logs_) all.insert(log.login_messages.begin(), log.login_messages.end());
   return all;
 }
 
@@ -71,7 +78,7 @@ void transfer_load::run_client(std::size_t index) {
                           options_.database, 0, options_.timeouts)) {
         const unsigned code = client.error_code();
         ++log.connect_errors[code];
-        log.messages.try_emplace(code, "login: " + client.error_message());
+        log.login_messages.try_emplace(code, client.error_message());
         std::this_thread::sleep_for(20ms);  // sluice is down: do not spin on refused connects
         continue;
       }
@@ -104,7 +111,8 @@ transfer_record transfer_load::run_transfer(mysql_client& client, const transfer
     if (!result.ok) {
       record.error_code = result.error_code;
       record.stage = stage;
-      log.messages.try_emplace(result.error_code, std::string(stage) + ": " + result.message);
+      log.statement_messages.try_emplace(result.error_code,
+                                         std::string(stage) + ": " + result.message);
       return false;
     }
     if (one_row && result.affected_rows != 1) {

@@ -67,15 +67,18 @@ class transfer_load {
 
   // After stop(): every transfer of every client.
   std::vector<transfer_record> transfers() const;
-  // After stop(): failed logins by error code, and one message per code (statement or login).
+  // After stop(): failed logins by error code.
   std::map<unsigned, std::size_t> connect_errors() const;
-  std::map<unsigned, std::string> error_messages() const;
+  // After stop(): the first message seen per error code, of statements and of logins.
+  std::map<unsigned, std::string> statement_messages() const;
+  std::map<unsigned, std::string> login_messages() const;
 
  private:
   struct client_log {
     std::vector<transfer_record> transfers;
     std::map<unsigned, std::size_t> connect_errors;
-    std::map<unsigned, std::string> messages;
+    std::map<unsigned, std::string> statement_messages;
+    std::map<unsigned, std::string> login_messages;
   };
 
   void run_client(std::size_t index);
