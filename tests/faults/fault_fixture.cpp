@@ -51,24 +51,16 @@ bool select_one_works(std::uint16_t port, const std::string& user, const std::st
   return result.ok && result.rows.size() == 1 && result.rows[0].at(0) == "1";
 }
 
-std::string by_code(const std::map<unsigned, std::size_t>& counts) {
+// "7003:12,7004:8", or "none".
+template <typename Key>
+std::string counts_text(const std::map<Key, std::size_t>& counts) {
   if (counts.empty()) return "none";
-  std::string text;
-  for (const auto& [code, count] : counts) {
-    if (!text.empty()) text += ',';
-    text += std::to_string(code) + ':' + std::to_string(count);
+  std::ostringstream text;
+  for (const auto& [key, count] : counts) {
+    if (text.tellp() > 0) text << ',';
+    text << key << ':' << count;
   }
-  return text;
-}
-
-std::string by_stage(const std::map<std::string, std::size_t>& counts) {
-  if (counts.empty()) return "none";
-  std::string text;
-  for (const auto& [stage, count] : counts) {
-    if (!text.empty()) text += ',';
-    text += stage + ':' + std::to_string(count);
-  }
-  return text;
+  return text.str();
 }
 
 std::string cell_text(const json& cell) {
@@ -87,8 +79,11 @@ void fault_test::TearDown() {
   if (load_) load_->stop();
   try {
     // A frozen or killed MariaDB would fail whatever runs next in this process.
-    if (server().pid() > 0) ::kill(server().pid(), SIGCONT);
-    if (!server().running()) server().start_again();
+    if (server().running()) {
+      ::kill(server().pid(), SIGCONT);
+    } else {
+      server().start_again();
+    }
   } catch (const std::exception& e) {
     ADD_FAILURE() << "could not bring MariaDB back after the test: " << e.what();
   }
@@ -235,9 +230,10 @@ void fault_test::finish(const fault_allowance& allowance) {
        << " unknown=" << audit.unknown << " unknown_applied=" << audit.unknown_applied
        << " failed=" << audit.failed << " abandoned=" << abandoned << " phantom=" << audit.phantom
        << " accounts_off=" << audit.accounts_off << " total=" << audit.total_balance << "/"
-       << audit.expected_total << " errors=" << by_code(errors)
-       << " commit_errors=" << by_code(commit_errors) << " fault_error_stages=" << by_stage(stages)
-       << " login_errors=" << by_code(login_errors) << " recovery_ms=" << recovery_ms_
+       << audit.expected_total << " errors=" << counts_text(errors)
+       << " commit_errors=" << counts_text(commit_errors)
+       << " fault_error_stages=" << counts_text(stages)
+       << " login_errors=" << counts_text(login_errors) << " recovery_ms=" << recovery_ms_
        << " first_commit_ms=" << first_commit_ms << " acknowledged_after=" << acknowledged_after
        << " backends_server=" << on_server.size() << " backends_sluice=" << in_sluice.size()
        << " backends_pool=" << in_pool << " cap=" << cap << " run_ms=" << run_ms;
@@ -268,8 +264,9 @@ void fault_test::finish(const fault_allowance& allowance) {
         << allowance.fault << " (" << statement_messages[code] << ")";
   }
   if (allowance.open_transactions_finish) {
-    EXPECT_EQ(inside_transactions, 0u) << "the fault broke transactions already open ("
-                                       << by_stage(stages) << "): it should only refuse new ones";
+    EXPECT_EQ(inside_transactions, 0u)
+        << "the fault broke transactions already open (" << counts_text(stages)
+        << "): it should only refuse new ones";
   }
   for (const auto& [code, count] : login_errors) {
     EXPECT_TRUE(allowance.login_errors.contains(code))
