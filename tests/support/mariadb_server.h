@@ -50,6 +50,8 @@ class mariadb_server {
   // Starts mariadbd again on the same datadir and port; waits until it is ready.
   void start_again();
   bool running() { return process_.running(); }
+  // The mariadbd process, for faults the harness has no verb for (SIGSTOP freezes it).
+  pid_t pid() const { return process_.pid(); }
 
   // The tail of the server's error log, for failure messages.
   std::string error_log_tail() const;
