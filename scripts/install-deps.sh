@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libmariadb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libssl-dev
   mariadb-server mariadb-client sysbench haproxy netcat-openbsd curl ca-certificates
   systemd dpkg-dev python3-yaml prometheus nlohmann-json3-dev
+  clang-16 libfuzzer-16-dev
 )
 
 installed() {

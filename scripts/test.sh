@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: dependencies, formatting, an optimised build with every test, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build with every test. Exits non-zero if any
-# stage fails; always runs every stage it can and prints a summary.
+# The test command: dependencies, formatting and lint, an optimised build with every test, an
+# AddressSanitizer + UndefinedBehaviorSanitizer build with every test, and a build with a second
+# compiler (clang-16) with every test, so that a compiler's coroutine bug shows as a difference.
+# Exits non-zero if any stage fails; always runs every stage it can and prints a summary.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -33,7 +34,7 @@ stage() {
 
 check_format() {
   local dirs=() dir
-  for dir in protocol pool proxy metrics tests bench; do
+  for dir in protocol pool sql session config metrics proxy admin daemon tests bench; do
     [[ -d "$dir" ]] && dirs+=("$dir")
   done
   local files=()
@@ -83,6 +84,7 @@ run_ctest() {
 
 stage "install dependencies" bash scripts/install-deps.sh || true
 stage "clang-format" check_format || true
+stage "lint (co_await temporaries)" python3 tests/lint/co_await_temporaries.py "$root" || true
 
 if stage "build (RelWithDebInfo)" build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   stage "tests (RelWithDebInfo)" run_ctest "$root/build" || true
@@ -96,6 +98,14 @@ if stage "build (ASan+UBSan)" build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug 
   stage "tests (ASan+UBSan)" run_ctest "$root/build-asan" || true
 else
   summary+=("SKIP  tests (ASan+UBSan): build failed")
+fi
+
+unset ASAN_OPTIONS UBSAN_OPTIONS
+if stage "build (clang-16)" env CXX=clang++-16 CC=clang-16 build "$root/build-clang" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+  stage "tests (clang-16)" run_ctest "$root/build-clang" || true
+else
+  summary+=("SKIP  tests (clang-16): build failed")
 fi
 
 echo
