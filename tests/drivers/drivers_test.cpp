@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ struct matrix_case {
   std::string variant;
   matrix_target target;
 };
+
+// GoogleTest prints a failed case's parameter with this instead of its bytes.
+void PrintTo(const matrix_case& c, std::ostream* out) {
+  *out << c.program->name << " / " << c.variant << " / " << target_word(c.target);
+}
 
 std::vector<matrix_case> all_cases() {
   std::vector<matrix_case> cases;
@@ -93,17 +99,17 @@ TEST_P(DriverMatrixTest, RunsTheScenario) {
 
   const std::string database = create_database();
   const std::uint16_t port = target_port();
-  std::vector<std::string> argv = {find_program("env"),
-                                   "SLUICE_DRIVER_HOST=127.0.0.1",
-                                   "SLUICE_DRIVER_PORT=" + std::to_string(port),
-                                   "SLUICE_DRIVER_USER=app",
-                                   "SLUICE_DRIVER_PASSWORD=app-pw",
-                                   "SLUICE_DRIVER_OTHER_USER=other",
-                                   "SLUICE_DRIVER_OTHER_PASSWORD=other-pw",
-                                   "SLUICE_DRIVER_DATABASE=" + database,
-                                   "SLUICE_DRIVER_VARIANT=" + param.variant};
+  std::vector<std::string> argv = {
+      find_program("env"), "SLUICE_DRIVER_HOST=127.0.0.1",
+      "SLUICE_DRIVER_PORT=" + std::to_string(port), "SLUICE_DRIVER_USER=app",
+      "SLUICE_DRIVER_PASSWORD=app-pw", "SLUICE_DRIVER_OTHER_USER=other",
+      "SLUICE_DRIVER_OTHER_PASSWORD=other-pw", "SLUICE_DRIVER_DATABASE=" + database,
+      "SLUICE_DRIVER_VARIANT=" + param.variant,
+      // Keeps __pycache__ out of the source tree.
+      "PYTHONDONTWRITEBYTECODE=1"};
+  const std::size_t program_index = argv.size();
   for (const auto& arg : program.command) {
-    const bool first = argv.size() == 9;
+    const bool first = argv.size() == program_index;
     argv.push_back(first && arg.find('/') == std::string::npos ? find_program(arg) : arg);
   }
 
