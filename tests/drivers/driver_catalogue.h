@@ -6,7 +6,10 @@
 
 namespace sluice::test {
 
-// One client driver and the program (under tests/drivers/) that runs the scenario with it.
+// One client driver and the program (under tests/drivers/) that runs the scenario with it. A
+// program reads SLUICE_DRIVER_HOST, _PORT, _USER, _PASSWORD, _OTHER_USER, _OTHER_PASSWORD,
+// _DATABASE (empty, its own) and _VARIANT; prints `ok <step>`, `skip <step>: why` or
+// `FAIL <step>: reason` for each of scenario_steps(), in order; and exits 0 only if none failed.
 struct driver_program {
   std::string name;  // a C identifier: part of the test name
   // The connection-option sets the program knows (SLUICE_DRIVER_VARIANT); the driver's defaults,
