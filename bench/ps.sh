@@ -23,7 +23,7 @@ tables=4
 table_size=10000
 targets_arg=direct,sluice
 do_build=1
-sluice_bin=$build_dir/proxy/sluice
+sluice_bin=$build_dir/daemon/sluice
 
 usage() {
   cat <<EOF
@@ -51,7 +51,7 @@ the uncommitted changes measured go next to it).
   --table-size N        sysbench --table-size (default $table_size)
   --targets LIST        direct,sluice (default) or sluice alone (a quick check of a new build)
   --sluice BIN          benchmark this sluice binary (implies --no-build)
-  --no-build            do not build sluice; use $build_dir/proxy/sluice
+  --no-build            do not build sluice; use $build_dir/daemon/sluice
   -h, --help            show this text
 
 Exit status: 0 when every sluice run finished with 0 errors (sysbench ignored errors and

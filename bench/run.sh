@@ -16,7 +16,7 @@ time_s=20
 reps=3
 cap=16
 do_build=1
-sluice_bin=$build_dir/proxy/sluice
+sluice_bin=$build_dir/daemon/sluice
 point_select_threads=1,32
 read_write_threads=32,256
 scenarios_arg=
@@ -45,7 +45,7 @@ and markdown for docs/BENCHMARKS.md) and writes every run to bench/results/<time
   --table-size N        sysbench --table-size (default $table_size)
   --haproxy-threads N   HAProxy nbthread (default: HAProxy's own, one per CPU)
   --sluice BIN          benchmark this sluice binary (implies --no-build)
-  --no-build            do not build sluice; use $build_dir/proxy/sluice
+  --no-build            do not build sluice; use $build_dir/daemon/sluice
   -h, --help            show this text
 
 Exit status: 0 when every run succeeded, 1 when any run failed (the tables are still printed),

@@ -20,7 +20,7 @@ clients_per_thread=50
 queue_timeout=10s
 do_build=1
 build_targets=(sluice storm_client)  # what --sluice / --storm-client leave to build
-sluice_bin=$build_dir/proxy/sluice
+sluice_bin=$build_dir/daemon/sluice
 storm_bin=$build_dir/bench/storm_client
 
 usage() {

@@ -27,7 +27,7 @@ sluice_port=6033
 
 port_open() { nc -z 127.0.0.1 "$1" 2>/dev/null; }
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --demo
 
 echo "==> building sluice"
 # Configure only a fresh tree: an existing build/ keeps the build type its owner chose.
@@ -35,7 +35,7 @@ if [[ ! -f "$root/build/CMakeCache.txt" ]]; then
   cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$root/build" -j2 --target sluice
-sluice_bin="$root/build/proxy/sluice"
+sluice_bin="$root/build/daemon/sluice"
 if [[ ! -x "$sluice_bin" ]]; then
   sluice_bin="$(find "$root/build" -maxdepth 3 -type f -name sluice -perm -u+x | head -n 1)"
 fi
