@@ -43,7 +43,7 @@ the failures by MySQL error code, the client-side times and, through sluice, the
   --clients-per-thread N  clients one driver thread runs (default $clients_per_thread)
   --sluice BIN            use this sluice binary (not built)
   --storm-client BIN      use this storm_client binary (not built)
-  --no-build              do not build; use $build_dir/{proxy/sluice,bench/storm_client}
+  --no-build              do not build; use $build_dir/{daemon/sluice,bench/storm_client}
   -h, --help              show this text
 
 Exit status: 0 when every client got through sluice and sluice exited cleanly on SIGTERM (the

@@ -92,7 +92,7 @@ inline constexpr std::uint16_t too_many_connections = 1040, access_denied = 1045
                                query_interrupted = 1317, unknown_error = 1105,
                                no_such_thread = 1094, kill_denied = 1095, not_supported_yet = 1235,
                                no_open_cursor = 1421, too_many_statements = 1461,
-                               connection_killed = 1927;
+                               connection_killed = 1927, wrong_value_for_var = 1231;
 }  // namespace server_error
 
 // First payload byte that identifies a server response ("Generic Response Packets").

@@ -216,7 +216,8 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   conn->vars.schema = "";
   conn->vars.autocommit = ((*replies)[0].status_flags & protocol::server_status::autocommit) != 0;
   conn->vars.multi_statements = true;
-  opened_backend opened{std::move(conn), greeting->server_version, std::nullopt};
+  opened_backend opened{std::move(conn), greeting->server_version, greeting->character_set,
+                        std::nullopt};
   if (read_collations) {
     auto table = co_await read_collation_table(*opened.connection);
     if (!table) co_return table.error();

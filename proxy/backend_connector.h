@@ -32,6 +32,7 @@ int variant_of(std::uint32_t client_capabilities) noexcept;
 struct opened_backend {
   backend_ptr connection;
   std::string server_version;
+  std::uint8_t server_collation = 0;  // the greeting's character set: the server's default
   // The server's collations, when asked for (the pool learns them once).
   std::optional<session::collation_table> collations;
 };

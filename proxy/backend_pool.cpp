@@ -196,6 +196,7 @@ void backend_pool::open_connection(int variant) {
         ever_connected_ = true;
         lost_since_connect_ = false;
         if (server_version_.empty()) server_version_ = opened->server_version;
+        if (server_collation_ == 0) server_collation_ = opened->server_collation;
         if (opened->collations && !collations_known_) {
           collations_ = std::move(*opened->collations);
           collations_known_ = true;

@@ -64,6 +64,10 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   const session::collation_table& collations() const noexcept { return collations_; }
   // The server's version string, as the first backend handshake reported it.
   const std::string& server_version() const noexcept { return server_version_; }
+  // The server's default collation id from its greeting (0 until a backend connected): sluice's
+  // own greeting says the same, so a client that takes the server's character set gets the one
+  // it would get directly.
+  std::uint8_t server_collation() const noexcept { return server_collation_; }
   std::string last_connect_error() const { return core_.last_connect_error(); }
 
  private:
@@ -86,6 +90,7 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   asio::steady_timer upkeep_timer_;
   std::uint64_t next_backend_id_ = 1;
   std::string server_version_;
+  std::uint8_t server_collation_ = 0;
   session::collation_table collations_;
   bool collations_known_ = false;
   bool ever_connected_ = false;

@@ -110,6 +110,16 @@ void evict_oldest_pending_login(client_session& session) {
   }
 }
 
+// A login collation whose character set the server cannot parse statements in (ucs2, utf16,
+// utf32): MariaDB refuses the login itself, so sluice does too.
+std::optional<error_reply> refused_collation(client_session& session, std::uint16_t collation) {
+  const auto charset = session.pool().collations().refused_client_charset(collation);
+  if (!charset) return std::nullopt;
+  return error_reply{
+      protocol::server_error::wrong_value_for_var, "42000",
+      "Variable 'character_set_client' can't be set to the value of '" + *charset + "'"};
+}
+
 // The answer to a failed login: MySQL's text, naming the user as the client gave it.
 error_reply access_denied(std::string_view user, const client_session& session, bool password) {
   return {protocol::server_error::access_denied, "28000",
@@ -155,7 +165,8 @@ awaitable<bool> authenticate(client_session& session, credentials given,
   if (!known_user) verified = false;
   if (verified && used_plugin == caching_sha2_plugin) {
     const std::uint8_t fast_auth_ok[2] = {protocol::auth_more_data_header, 3};
-    if (!co_await session.client().send_payload(sequence_id++, fast_auth_ok)) co_return false;
+    const std::uint8_t fast_auth_sequence = sequence_id++;
+    if (!co_await session.client().send_payload(fast_auth_sequence, fast_auth_ok)) co_return false;
   }
   if (!verified) {
     const error_reply denied = access_denied(given.user, session, !given.token.empty());
@@ -196,7 +207,8 @@ awaitable<bool> log_in(client_session& session) {
   greeting.connection_id = session.id();
   greeting.auth_plugin_data = scramble;
   greeting.capabilities = offered_capabilities;
-  greeting.character_set = default_collation;
+  const std::uint8_t server_collation = session.pool().server_collation();
+  greeting.character_set = server_collation ? server_collation : default_collation;
   greeting.status_flags = status::autocommit;
   greeting.auth_plugin_name = std::string(native_password_plugin);
   std::vector<std::uint8_t> payload;
@@ -227,7 +239,14 @@ awaitable<bool> log_in(client_session& session) {
                                                                       : "per_user");
     co_return false;
   }
-  session.login_collation = response->character_set ? response->character_set : default_collation;
+  const std::uint16_t collation =
+      response->character_set ? response->character_set : greeting.character_set;
+  if (const auto refusal = refused_collation(session, collation)) {
+    co_await client.send_error(sequence_id, *refusal);
+    log(log_level::info, session.subject(), "reject reason=client_charset");
+    co_return false;
+  }
+  session.login_collation = collation;
   const std::string schema = (client.capabilities & cap::connect_with_db) ? response->database : "";
   session.tracked().start_over(schema, session.login_collation,
                                (client.capabilities & cap::multi_statements) != 0);
@@ -267,7 +286,13 @@ awaitable<outcome> change_user(client_session& session, const frame& f) {
     log(log_level::info, session.subject(), "reject reason=per_user (change_user)");
     co_return outcome::close;
   }
-  session.login_collation = request->character_set ? request->character_set : default_collation;
+  const std::uint16_t collation =
+      request->character_set ? request->character_set : session.login_collation;
+  if (const auto refusal = refused_collation(session, collation)) {
+    co_await client.send_error(sequence_id, *refusal);
+    co_return outcome::close;
+  }
+  session.login_collation = collation;
   session.tracked().start_over(request->database, session.login_collation,
                                (client.capabilities & cap::multi_statements) != 0);
   session.become_user(request->username);

@@ -22,6 +22,13 @@ class collation_table {
   const collation_names* find(std::uint16_t id) const;
   std::size_t size() const noexcept { return by_id_.size(); }
 
+  // How the server treats a login's collation id: its character set and collation, or nullptr
+  // when the session keeps the server's global character set variables (an id it does not know).
+  const collation_names* at_login(std::uint16_t id) const;
+  // The character set of `id` when the server refuses it for a client (ucs2, utf16, utf16le,
+  // utf32 cannot be parsed): the login then fails with 1231, as it does directly.
+  std::optional<std::string> refused_client_charset(std::uint16_t id) const;
+
  private:
   std::unordered_map<std::uint16_t, collation_names> by_id_;
 };

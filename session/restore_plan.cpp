@@ -77,8 +77,9 @@ std::string charset_value_sql(const std::string& value, int variable,
                               const collation_table& collations) {
   if (const auto id = collation_id_of(value)) {
     // As the server treats a handshake: a known id sets the character set variables to its
-    // character set and collation_connection to it; an unknown one leaves the server's defaults.
-    const collation_names* names = collations.find(*id);
+    // character set and collation_connection to it; an unknown one leaves the server's global
+    // values.
+    const collation_names* names = collations.at_login(*id);
     if (!names) return "DEFAULT";
     return sql_string_literal(variable == 3 ? names->collation : names->charset);
   }

@@ -42,6 +42,7 @@ collation_table server_collations() {
   t.add(8, "latin1_swedish_ci", "latin1");
   t.add(45, "utf8mb4_general_ci", "utf8mb4");
   t.add(224, "utf8mb4_unicode_ci", "utf8mb4");
+  t.add(97, "eucjpms_japanese_ci", "eucjpms");
   return t;
 }
 
