@@ -72,6 +72,9 @@ struct config {
   std::chrono::milliseconds login_timeout{10'000};
   // Connections still logging in; beyond it the oldest is closed (0: no limit).
   std::size_t max_pending_logins = 1000;
+  // The texts of one client's open binary prepared statements, which sluice keeps for lazy
+  // prepares on other backends (0: no limit).
+  std::size_t client_statement_memory = 16 * 1024 * 1024;
   // [address_limits] CIDR = max connections from addresses in it (overrides the per-address limit)
   struct address_limit {
     std::string cidr;

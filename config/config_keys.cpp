@@ -176,6 +176,11 @@ const std::vector<config_key> table = {
        c.max_pending_logins = parse_unsigned(v, k);
      },
      [](const config& c) { return std::to_string(c.max_pending_logins); }},
+    {"limits.client_statement_memory", "size", change::set, true, false,
+     [](config& c, const std::string& v, const std::string& k) {
+       c.client_statement_memory = parse_size(v, k);
+     },
+     [](const config& c) { return size_text(c.client_statement_memory); }},
     {"log.level", "error | warn | info | debug", change::set, false, false,
      [](config& c, const std::string& v, const std::string& k) {
        const auto l = lower(v);

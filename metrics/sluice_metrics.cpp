@@ -107,6 +107,11 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
                                  "Binary prepared statements prepared on a backend: a client's "
                                  "COM_STMT_PREPARE, or a lazy prepare where an execute landed.",
                                  {{"pool", pool}})),
+      statement_retries(counter(*registry_, "sluice_statement_retries_total",
+                                "Statements sent again on another backend because the one they "
+                                "were sent to was found dead (closed while idle) before it "
+                                "answered anything.",
+                                {{"pool", pool}})),
       backend_max_connections(gauge(*registry_, "sluice_backend_max_connections",
                                     "The configured cap on backend connections.",
                                     {{"pool", pool}})),

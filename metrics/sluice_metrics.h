@@ -39,10 +39,10 @@ enum class backend_state { idle, active, opening, resetting, pinned };
 inline constexpr std::size_t backend_state_count = 5;
 
 // Pin reasons, as the statement classifier names them (`reason` label).
-inline constexpr std::array<std::string_view, 12> pin_reasons = {
-    "user_variable",      "temporary_table", "table_lock", "named_lock",
-    "prepared_statement", "cursor",          "found_rows", "session_variable",
-    "next_transaction",   "xa_transaction",  "handler",    "session_state"};
+inline constexpr std::array<std::string_view, 13> pin_reasons = {
+    "user_variable",  "temporary_table", "table_lock",   "named_lock",       "prepared_statement",
+    "cursor",         "long_data",       "found_rows",   "session_variable", "next_transaction",
+    "xa_transaction", "handler",         "session_state"};
 
 // Backend close reasons (`reason` label of sluice_backend_closed_total).
 inline constexpr std::array<std::string_view, 7> close_reasons = {
@@ -82,6 +82,9 @@ class sluice_metrics {
   prometheus::Counter& resets;              // COM_RESET_CONNECTION / COM_CHANGE_USER sluice sent
   prometheus::Counter& restores;            // state restores (one round trip each)
   prometheus::Counter& statement_prepares;  // COM_STMT_PREPARE sluice ran on a backend
+  // Statements sent again on another backend because theirs was found dead before it answered
+  // anything (killed or timed out while idle).
+  prometheus::Counter& statement_retries;
 
   // Gauges of current state.
   prometheus::Gauge& backends(backend_state s) { return *backends_[static_cast<std::size_t>(s)]; }

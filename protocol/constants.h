@@ -92,7 +92,16 @@ inline constexpr std::uint16_t too_many_connections = 1040, access_denied = 1045
                                query_interrupted = 1317, unknown_error = 1105,
                                no_such_thread = 1094, kill_denied = 1095, not_supported_yet = 1235,
                                no_open_cursor = 1421, too_many_statements = 1461,
-                               connection_killed = 1927, wrong_value_for_var = 1231;
+                               connection_killed = 1927, wrong_value_for_var = 1231,
+                               packets_out_of_order = 1156;
+
+// Errors after which the server closes the connection (network errors, a killed connection, a
+// shutdown, MySQL's inactivity timeout), or of SQLSTATE class 08 "connection exception": the
+// connection must never serve another command.
+inline bool closes_connection(std::uint16_t code, std::string_view sql_state) noexcept {
+  return sql_state.starts_with("08") || (code >= 1152 && code <= 1161) || code == 1184 ||
+         code == 1053 || code == connection_killed || code == 4031;
+}
 }  // namespace server_error
 
 // First payload byte that identifies a server response ("Generic Response Packets").

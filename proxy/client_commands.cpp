@@ -27,6 +27,7 @@ std::string_view text_of(std::span<const std::uint8_t> bytes) {
 
 // Leases a backend (restoring the session on it) and runs the client's frame there unchanged.
 awaitable<outcome> forward(client_session& session, const frame& f, command_context& command) {
+  command.retryable = true;  // the client's own bytes, valid on any backend
   const outcome acquired = co_await session.acquire_backend(command);
   if (acquired != outcome::keep_going || !session.holds_backend()) co_return acquired;
   const bool continues = f.payload.size() == protocol::max_packet_payload;
@@ -187,6 +188,16 @@ awaitable<void> command_loop(client_session& session) {
     if (ec) co_return;
     if (f.payload.empty()) {
       log(log_level::info, session.subject(), "close reason=malformed_command");
+      co_return;
+    }
+    if (f.sequence_id != 0) {
+      // A command starts at sequence id 0; anything else is a broken client, answered as MariaDB
+      // answers it and never forwarded (the server would close the backend connection).
+      const error_reply out_of_order{protocol::server_error::packets_out_of_order, "08S01",
+                                     "Got packets out of order"};
+      const auto reply_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
+      co_await session.client().send_error(reply_seq, out_of_order);
+      log(log_level::info, session.subject(), "close reason=packets_out_of_order");
       co_return;
     }
     session.set_state(client_state::active);

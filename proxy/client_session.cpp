@@ -130,7 +130,7 @@ awaitable<void> client_session::end_lease() {
   tracked_.forget_backend_state();
 }
 
-awaitable<outcome> client_session::lease_backend(const command_context& command) {
+awaitable<std::optional<acquire_failure>> client_session::lease_backend() {
   const auto started = pool::clock::now();
   set_state(client_state::waiting);
   const int variant = variant_of(client_.capabilities);
@@ -139,21 +139,23 @@ awaitable<outcome> client_session::lease_backend(const command_context& command)
   if (!client_.is_open()) {
     // Closed while it waited (a timeout, KILL, the drain): a backend it got goes straight back.
     if (leased) pool().release(std::move(*leased));
-    co_return outcome::close;
+    co_return acquire_failure{{}, true};
   }
   if (leased) {
     backend_ = std::move(*leased);
-    co_return outcome::keep_going;
+    fresh_lease_ = true;
+    co_return std::nullopt;
   }
   const auto error = leased.error();
   if (error == asio::error::operation_aborted) {
     log(log_level::info, subject(), "close reason=client_left_queue");
-    co_return outcome::close;
+    co_return acquire_failure{{}, true};
   }
   const auto waited_ms = duration_cast<milliseconds>(pool::clock::now() - started).count();
   const auto& limits = pool().core().limits();
   const std::string& pool_name = pool().name();
-  error_reply reply{sluice_error::queue_timeout, "HY000", ""};
+  acquire_failure failure{{sluice_error::queue_timeout, "HY000", ""}, false};
+  error_reply& reply = failure.error;
   if (error == pool::pool_errc::queue_timeout) {
     reply.message = "sluice: waited " + std::to_string(waited_ms) + " ms for a backend of pool '" +
                     pool_name + "' (max_connections=" + std::to_string(limits.max_connections) +
@@ -175,74 +177,110 @@ awaitable<outcome> client_session::lease_backend(const command_context& command)
     reply.message = "sluice is shutting down";
   }
   log(log_level::info, subject(), "reject reason=", error.message(), " waited_ms=", waited_ms);
-  co_return co_await reply_error(command.reply_seq, reply);
+  co_return failure;
 }
 
-awaitable<outcome> client_session::acquire_backend(const command_context& command) {
+awaitable<std::optional<acquire_failure>> client_session::lease_and_restore(
+    const command_context& command) {
   tracked_.hold_for_next = false;
+  fresh_lease_ = false;
   // A statement that reads what the previous one left (warnings, FOUND_ROWS(), ROW_COUNT()) on a
   // backend that ran someone else's statement must not see theirs.
   const bool clear_diagnostics = command.traits.reads_previous_statement && !backend_;
-  if (!backend_) {
-    const outcome leased = co_await lease_backend(command);
-    if (leased != outcome::keep_going || !backend_) co_return leased;
-  }
-  const restore_request request{tracked_.vars, command.traits.uses_last_insert_id,
-                                clear_diagnostics};
-  const restore_result restored =
-      co_await restore_session(*backend_->conn, request, pool().login(), pool().collations());
-  if (restored.changed_user) metrics().resets.Increment();
-  if (restored.round_trip) metrics().restores.Increment();
-  if (restored.status == restore_status::done) co_return outcome::keep_going;
-  if (restored.status == restore_status::backend_broken) {
+  // A backend found dead by the restore (closed while it sat idle) is replaced once: nothing of
+  // the client's command reached it.
+  for (int attempt = 0;; ++attempt) {
+    if (!backend_) {
+      auto failed = co_await lease_backend();
+      if (failed) co_return failed;
+    }
+    const restore_request request{tracked_.vars, command.traits.uses_last_insert_id,
+                                  clear_diagnostics};
+    const restore_result restored =
+        co_await restore_session(*backend_->conn, request, pool().login(), pool().collations());
+    if (restored.changed_user) metrics().resets.Increment();
+    if (restored.round_trip) metrics().restores.Increment();
+    if (restored.status == restore_status::done) co_return std::nullopt;
+    if (restored.status == restore_status::statement_error) {
+      release_if_free();
+      co_return acquire_failure{restored.error, false};
+    }
+    const bool replaceable = fresh_lease_ && !tracked_.holds_backend_state() && attempt == 0;
     drop_backend("restore_failed");
-  } else {
-    release_if_free();
+    if (!replaceable) co_return acquire_failure{restored.error, false};
+    metrics().statement_retries.Increment();
   }
-  co_return co_await reply_error(command.reply_seq, restored.error);
+}
+
+awaitable<outcome> client_session::acquire_backend(const command_context& command) {
+  const std::optional<acquire_failure> failed = co_await lease_and_restore(command);
+  if (!failed) co_return outcome::keep_going;
+  if (failed->client_gone) co_return outcome::close;
+  co_return co_await reply_error(command.reply_seq, failed->error);
 }
 
 awaitable<outcome> client_session::run_on_backend(command_context& command,
                                                   std::span<const std::uint8_t> wire,
                                                   bool continues) {
-  backend_connection& b = *backend_->conn;
   const std::size_t max_packet = protocol::max_packet_payload;
-  bool sent = !co_await write_all(b.socket, wire);
-  if (sent && continues) {
-    // A command of 16 MiB or more continues in further frames.
-    sent = co_await relay_client_frames(client_, b, frames_end::short_frame, max_packet);
-  }
-  if (!sent) {
-    drop_backend("backend_write_failed");
-    const error_reply lost{sluice_error::backend_lost, "08S01",
-                           "sluice: lost the backend connection before the statement ran"};
-    co_return co_await reply_error(command.reply_seq, lost);
-  }
-  b.scanner.start(command.shape);
-  metrics().bytes_from_clients.Increment(static_cast<double>(wire.size()));
-  const auto sent_at = pool::clock::now();
-  const relay_result relayed = co_await relay_response(client_, b, max_packet);
-  metrics().statements.Increment();
-  metrics().bytes_to_clients.Increment(static_cast<double>(relayed.bytes));
-  metrics().statement_seconds.Observe(
-      std::chrono::duration<double>(pool::clock::now() - sent_at).count());
-  switch (relayed.end) {
-    case relay_end::complete:
-      break;
-    case relay_end::backend_lost: {
-      drop_backend("backend_lost");
-      if (relayed.forwarded_any) co_return outcome::close;  // the client got part of a response
+  for (int attempt = 0;; ++attempt) {
+    backend_connection& b = *backend_->conn;
+    bool sent = !co_await write_all(b.socket, wire);
+    if (sent && continues) {
+      // A command of 16 MiB or more continues in further frames.
+      sent = co_await relay_client_frames(client_, b, frames_end::short_frame, max_packet);
+    }
+    relay_result relayed;
+    if (sent) {
+      b.scanner.start(command.shape);
+      metrics().bytes_from_clients.Increment(static_cast<double>(wire.size()));
+      const auto sent_at = pool::clock::now();
+      relayed = co_await relay_response(client_, b, max_packet);
+      metrics().statements.Increment();
+      metrics().bytes_to_clients.Increment(static_cast<double>(relayed.bytes));
+      metrics().statement_seconds.Observe(
+          std::chrono::duration<double>(pool::clock::now() - sent_at).count());
+    }
+    const bool nothing_back =
+        !sent || (relayed.end == relay_end::backend_lost && !relayed.forwarded_any);
+    // A backend leased for this command that fails before answering anything was closed while
+    // it sat idle (KILL, wait_timeout, a network drop): the command did not run there, so it
+    // goes to another backend, once, unless the client held state on the dead one.
+    if (nothing_back && command.retryable && !continues && fresh_lease_ && attempt == 0 &&
+        !tracked_.holds_backend_state()) {
+      drop_backend("lost_before_reply");
+      metrics().statement_retries.Increment();
+      const std::optional<acquire_failure> failed = co_await lease_and_restore(command);
+      if (!failed) continue;
+      if (failed->client_gone) co_return outcome::close;
+      co_return co_await reply_error(command.reply_seq, failed->error);
+    }
+    if (!sent) {
+      drop_backend("backend_write_failed");
       const error_reply lost{sluice_error::backend_lost, "08S01",
-                             "sluice: lost the backend connection during the statement"};
+                             "sluice: lost the backend connection before the statement ran"};
       co_return co_await reply_error(command.reply_seq, lost);
     }
-    case relay_end::client_lost:
-      drop_backend("client_left_mid_response");
-      co_return outcome::close;
-    case relay_end::malformed:
-      drop_backend("protocol_error");
-      co_return outcome::close;
+    switch (relayed.end) {
+      case relay_end::complete:
+        break;
+      case relay_end::backend_lost: {
+        drop_backend("backend_lost");
+        if (relayed.forwarded_any) co_return outcome::close;  // the client got part of a response
+        const error_reply lost{sluice_error::backend_lost, "08S01",
+                               "sluice: lost the backend connection during the statement"};
+        co_return co_await reply_error(command.reply_seq, lost);
+      }
+      case relay_end::client_lost:
+        drop_backend("client_left_mid_response");
+        co_return outcome::close;
+      case relay_end::malformed:
+        drop_backend("protocol_error");
+        co_return outcome::close;
+    }
+    break;
   }
+  backend_connection& b = *backend_->conn;
   const bool untracked =
       !b.scanner.ended_with_error() &&
       std::any_of(command.traits.effects.begin(), command.traits.effects.end(), [](auto& e) {
@@ -280,6 +318,12 @@ awaitable<void> client_session::learn_untracked_variables(const sql::statement_t
 
 void client_session::settle(const command_context& command, bool may_release_now) {
   backend_connection& b = *backend_->conn;
+  if (b.scanner.ended_with_error() &&
+      protocol::server_error::closes_connection(b.scanner.error_code(), b.scanner.sql_state())) {
+    // The server closes this connection after such an error: never pooled, nor used again.
+    drop_backend("fatal_error");
+    return;
+  }
   const session::settled result = session::settle_response(
       tracked_, b.vars, b.tracker_report_pending, b.scanner, command.traits, command.facts);
   if (result.transaction_ended) metrics().transactions.Increment();

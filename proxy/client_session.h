@@ -34,6 +34,15 @@ struct command_context {
   protocol::response_scanner::shape shape = protocol::response_scanner::shape::query;
   sql::statement_traits traits;
   session::command_facts facts;
+  // The command's bytes do not depend on the backend (no statement ids): if the backend it was
+  // sent to turns out dead before answering, it may be sent to another one.
+  bool retryable = false;
+};
+
+// Why no backend could be had for a command: the error to answer, or the client left.
+struct acquire_failure {
+  error_reply error;
+  bool client_gone = false;
 };
 
 class client_session {
@@ -86,8 +95,10 @@ class client_session {
   std::uint32_t backend_thread_id() const noexcept {
     return backend_ ? backend_->conn->server_thread_id : 0;
   }
-  // Leases a backend if the client holds none, and restores the client's session on it. On
-  // keep_going without a backend, the client was answered (refused, or the restore failed).
+  // Leases a backend if the client holds none, and restores the client's session on it; the
+  // failure, if any, is not answered (COM_STMT_SEND_LONG_DATA has no reply to carry it).
+  awaitable<std::optional<acquire_failure>> lease_and_restore(const command_context& command);
+  // The same, answering a failure: on keep_going without a backend, the client was answered.
   awaitable<outcome> acquire_backend(const command_context& command);
   // Sends `wire` (a command, possibly after commands without replies) to the held backend,
   // streams the response back and settles the session. `continues`: the command's last frame
@@ -136,7 +147,7 @@ class client_session {
   void log_pin_change();
 
  private:
-  awaitable<outcome> lease_backend(const command_context& command);
+  awaitable<std::optional<acquire_failure>> lease_backend();
   // After SET @@x = ... (which MariaDB's tracker does not report): reads the values back.
   awaitable<void> learn_untracked_variables(const sql::statement_traits& traits);
 
@@ -152,6 +163,7 @@ class client_session {
   bool served_command_ = false;
   bool kill_sent_ = false;  // the running statement's KILL QUERY went out
   bool lost_backend_state_ = false;
+  bool fresh_lease_ = false;  // the held backend was leased for the current command
   pool::time_point accepted_at_ = pool::clock::now();
   pool::time_point state_since_ = accepted_at_;  // when the current state began
   pool::time_point command_started_{};

@@ -6,6 +6,7 @@
 #include "protocol/stmt_command.h"
 #include "protocol/stmt_prepare_ok.h"
 #include "proxy/backend_commands.h"
+#include "proxy/backend_relay.h"
 #include "proxy/log.h"
 #include "proxy/socket_io.h"
 #include "session/restore_plan.h"
@@ -65,13 +66,19 @@ awaitable<bool> remember_statement(backend_connection& b, const std::string& key
   co_return closes.empty() || !co_await write_all(b.socket, closes);
 }
 
-// The statement on the held backend, prepared there now if it was not; nullptr after an error
-// was sent to the client (or the backend was lost: then `result` says close or not).
-awaitable<backend_statement*> statement_on_backend(client_session& session,
-                                                   client_statement& statement,
-                                                   std::uint8_t sequence_id, outcome& result) {
+// The statement on the held backend, prepared there now if it was not. The failure is not
+// answered here (long data has no reply to carry it).
+struct prepared_on_backend {
+  backend_statement* statement = nullptr;
+  std::optional<error_reply> error;  // to answer the client
+  bool close = false;                // the backend was lost where no answer can go
+};
+
+awaitable<prepared_on_backend> statement_on_backend(client_session& session,
+                                                    client_statement& statement) {
   backend_connection& b = session.backend();
-  if (backend_statement* prepared = b.statements.find(statement.cache_key)) co_return prepared;
+  if (backend_statement* prepared = b.statements.find(statement.cache_key))
+    co_return prepared_on_backend{prepared, std::nullopt, false};
   // Prepared here for the first time: the server's answer (metadata the client already has) is
   // read and dropped. It is prepared in the context the client prepared it in; if the client has
   // changed schema, character set or sql_mode since, the backend goes there and back around it.
@@ -109,12 +116,13 @@ awaitable<backend_statement*> statement_on_backend(client_session& session,
     append_command(after, command::query, back);
   }
   const std::size_t switches = (other_schema ? 1 : 0) + (there.empty() ? 0 : 1);
+  const error_reply lost{sluice_error::backend_lost, "08S01",
+                         "sluice: lost the backend connection while preparing the statement"};
   if (switches > 0) {
     auto replies = co_await run_commands(b, before, switches);
     if (!replies) {
       session.drop_backend("backend_lost");
-      result = outcome::close;
-      co_return nullptr;
+      co_return prepared_on_backend{nullptr, lost, false};
     }
   }
   std::vector<std::uint8_t> framed;
@@ -137,31 +145,38 @@ awaitable<backend_statement*> statement_on_backend(client_session& session,
     if (!fine) {
       // The client's own context could not be put back: this backend cannot serve it.
       session.drop_backend("restore_failed after a lazy prepare");
-      const error_reply lost{sluice_error::backend_lost, "08S01",
-                             "sluice: lost the backend session while preparing"};
-      result = co_await session.reply_error(sequence_id, lost);
-      co_return nullptr;
+      co_return prepared_on_backend{nullptr, lost, false};
     }
   }
   if (!prepared_ok) {
     session.drop_backend("backend_lost during prepare");
-    const error_reply lost{sluice_error::backend_lost, "08S01",
-                           "sluice: lost the backend connection during the prepare"};
-    result = co_await session.reply_error(sequence_id, lost);
-    co_return nullptr;
+    co_return prepared_on_backend{nullptr, lost, false};
   }
   if (prepare_failed) {
     // E.g. a table was dropped since the client prepared: the execute fails as it would.
     session.release_if_free();
-    result = co_await session.reply_error(sequence_id, refused);
-    co_return nullptr;
+    co_return prepared_on_backend{nullptr, refused, false};
   }
   if (!co_await remember_statement(b, statement.cache_key, id)) {
     session.drop_backend("backend_lost");
-    result = outcome::close;
-    co_return nullptr;
+    co_return prepared_on_backend{nullptr, std::nullopt, true};
   }
-  co_return b.statements.find(statement.cache_key);
+  co_return prepared_on_backend{b.statements.find(statement.cache_key), std::nullopt, false};
+}
+
+// Drops the long data a statement has on the held backend (COM_STMT_RESET has a reply there).
+awaitable<void> drop_long_data(client_session& session, client_statement& statement) {
+  if (!statement.long_data_on_backend) co_return;
+  if (session.holds_backend()) {
+    backend_connection& b = session.backend();
+    if (backend_statement* prepared = b.statements.find(statement.cache_key)) {
+      std::vector<std::uint8_t> framed;
+      append_statement_command(framed, command::stmt_reset, prepared->id);
+      auto replies = co_await run_commands(b, framed, 1);
+      if (!replies) session.drop_backend("backend_lost");
+    }
+  }
+  session.tracked().set_long_data(statement, false);
 }
 
 }  // namespace
@@ -181,6 +196,17 @@ awaitable<outcome> prepare_statement(client_session& session, const frame& f) {
         "Can't create more than max_prepared_stmt_count statements (current value: " +
             std::to_string(session::statement_table::max_statements) + ")"};
     co_return co_await session.reply_error(reply_seq, too_many);
+  }
+  // Statement texts stay in sluice while the statement is open (for lazy prepares): bounded per
+  // client, a clear error beyond, and the client's open statements keep working.
+  const std::size_t limit = session.settings().client_statement_memory;
+  if (limit > 0 && tracked.statements.bytes() + 2 * sql.size() > limit) {
+    const error_reply too_much{sluice_error::client_memory, "HY000",
+                               "sluice: this connection's prepared statements would hold more than "
+                               "client_statement_memory (" +
+                                   std::to_string(limit) +
+                                   " bytes); close statements it no longer needs"};
+    co_return co_await session.reply_error(reply_seq, too_much);
   }
   command_context command{reply_seq, shape::prepare, {}, {}};
   const outcome acquired = co_await session.acquire_backend(command);
@@ -237,6 +263,14 @@ awaitable<outcome> execute_statement(client_session& session, const frame& f) {
   client_statement* statement = tracked.statements.find(client_id);
   if (!statement)
     co_return co_await unknown_statement(session, reply_seq, client_id, "mysqld_stmt_execute");
+  if (statement->long_data_error_code) {
+    // Its long data could not be sent: the execute fails, as the server fails it.
+    const error_reply failed{*statement->long_data_error_code, "HY000",
+                             statement->long_data_error_message};
+    statement->long_data_error_code.reset();
+    co_await drop_long_data(session, *statement);
+    co_return co_await session.reply_error(reply_seq, failed);
+  }
   const auto head = protocol::decode_stmt_execute(f.payload, statement->param_count);
   const bool continues = f.payload.size() == protocol::max_packet_payload;
   if (!head || (continues && statement->param_count > 0 && !head->new_params_bound)) {
@@ -251,25 +285,18 @@ awaitable<outcome> execute_statement(client_session& session, const frame& f) {
   // Looked up again: a reference into the table must not outlive a wait.
   statement = tracked.statements.find(client_id);
   if (!statement) co_return outcome::close;
-  outcome result = outcome::keep_going;
-  backend_statement* prepared =
-      co_await statement_on_backend(session, *statement, reply_seq, result);
-  if (!prepared) co_return result;
+  const prepared_on_backend on_backend = co_await statement_on_backend(session, *statement);
+  if (on_backend.close) co_return outcome::close;
+  if (on_backend.error) co_return co_await session.reply_error(reply_seq, *on_backend.error);
+  backend_statement* prepared = on_backend.statement;
   // Re-executing closes the cursor the statement had open.
   if (tracked.cursor_statement == client_id) {
     tracked.cursor_statement.reset();
     tracked.pins.set_cursor_open(false);
   }
-
-  std::vector<std::uint8_t> wire;
-  for (auto& chunk : statement->long_data) {
-    protocol::set_statement_id(chunk, prepared->id);
-    append_command(
-        wire, command::stmt_send_long_data,
-        std::string_view(reinterpret_cast<const char*>(chunk.data()) + 1, chunk.size() - 1));
-  }
-  statement->long_data.clear();
-  statement->long_data_bytes = 0;
+  // Long data already waits in the backend's statement (the client stayed pinned to it); the
+  // execute uses it up.
+  tracked.set_long_data(*statement, false);
   const bool rebind = !head->new_params_bound && statement->param_count > 0 &&
                       prepared->bound_types != statement->param_types;
   const std::span<const std::uint8_t> types =
@@ -278,6 +305,7 @@ awaitable<outcome> execute_statement(client_session& session, const frame& f) {
   std::vector<std::uint8_t> payload =
       protocol::rewrite_stmt_execute(f.payload, *head, prepared->id, types);
   prepared->bound_types = statement->param_types;
+  std::vector<std::uint8_t> wire;
   if (continues) {
     // Over 16 MiB: the first frame keeps its length; the client's further frames follow as sent.
     wire.insert(wire.end(), f.wire.begin(), f.wire.begin() + 4);
@@ -325,21 +353,25 @@ awaitable<outcome> reset_statement(client_session& session, const frame& f) {
   client_statement* statement = tracked.statements.find(client_id);
   if (!statement)
     co_return co_await unknown_statement(session, reply_seq, client_id, "mysqld_stmt_reset");
-  statement->long_data.clear();
-  statement->long_data_bytes = 0;
-  if (session.holds_backend() && tracked.cursor_statement == client_id) {
-    // Its cursor is open on the held backend: the server closes it.
+  statement->long_data_error_code.reset();
+  const bool cursor_open = tracked.cursor_statement == client_id;
+  if (session.holds_backend() && (cursor_open || statement->long_data_on_backend)) {
+    // Its cursor or its long data is on the held backend: the server resets it there.
     if (backend_statement* prepared = session.backend().statements.find(statement->cache_key)) {
       std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
       protocol::set_statement_id(payload, prepared->id);
       std::vector<std::uint8_t> wire;
       protocol::append_packets(wire, payload, f.sequence_id);
-      tracked.cursor_statement.reset();
-      tracked.pins.set_cursor_open(false);
+      if (cursor_open) {
+        tracked.cursor_statement.reset();
+        tracked.pins.set_cursor_open(false);
+      }
+      tracked.set_long_data(*statement, false);
       command_context command{reply_seq, shape::single, {}, {}};
       co_return co_await session.run_on_backend(command, wire, false);
     }
   }
+  tracked.set_long_data(*statement, false);
   // Nothing of it lives on a backend between executes: the reset is sluice's alone.
   co_return co_await session.reply_ok(reply_seq);
 }
@@ -350,38 +382,74 @@ awaitable<outcome> close_statement(client_session& session, const frame& f) {
   session::tracked_session& tracked = session.tracked();
   client_statement* statement = tracked.statements.find(client_id);
   if (!statement) co_return outcome::keep_going;
-  if (session.holds_backend() && tracked.cursor_statement == client_id) {
-    // Close the cursor with a reset of the backend statement, which stays cached.
-    backend_connection& b = session.backend();
-    if (backend_statement* prepared = b.statements.find(statement->cache_key)) {
-      std::vector<std::uint8_t> framed;
-      append_statement_command(framed, command::stmt_reset, prepared->id);
-      auto replies = co_await run_commands(b, framed, 1);
-      if (!replies) session.drop_backend("backend_lost");
+  const bool cursor_open = tracked.cursor_statement == client_id;
+  if (session.holds_backend() && (cursor_open || statement->long_data_on_backend)) {
+    // Close the cursor and drop the long data with a reset of the backend statement, which stays
+    // cached for other clients.
+    statement->long_data_on_backend = true;
+    co_await drop_long_data(session, *statement);
+    if (cursor_open) {
+      tracked.cursor_statement.reset();
+      tracked.pins.set_cursor_open(false);
     }
-    tracked.cursor_statement.reset();
-    tracked.pins.set_cursor_open(false);
     session.release_if_free();
   }
   tracked.statements.erase(client_id);
+  tracked.pins.set_long_data_pending(tracked.statements.long_data_on_backend());
   co_return outcome::keep_going;
 }
 
 awaitable<outcome> send_long_data(client_session& session, const frame& f) {
-  // The data waits in sluice until the execute, which sends it to whichever backend runs the
-  // statement. Too much of it fails that execute, as the server's own limit would.
-  client_statement* statement = session.tracked().statements.find(statement_id_in(session, f));
-  if (!statement || f.payload.size() < 7) co_return outcome::keep_going;
-  if (f.payload.size() == protocol::max_packet_payload) {
-    log(log_level::info, session.subject(), "close reason=long_data_chunk_too_large");
-    co_return outcome::close;
+  // The data goes straight to a backend's statement, which keeps it until the execute: sluice
+  // holds none of it, and the client keeps that backend (pin long_data) until the execute, a
+  // reset or a close. There is no reply; a failure is answered by the execute.
+  const std::uint32_t client_id = statement_id_in(session, f);
+  client_statement* statement = session.tracked().statements.find(client_id);
+  if (!statement || f.payload.size() < 7 || statement->long_data_error_code)
+    co_return outcome::keep_going;
+  const bool continues = f.payload.size() == protocol::max_packet_payload;
+  command_context command{0, shape::single, {}, {}};
+  const std::optional<acquire_failure> failed = co_await session.lease_and_restore(command);
+  if (failed && failed->client_gone) co_return outcome::close;
+  statement = session.tracked().statements.find(client_id);
+  if (!statement) co_return outcome::close;
+  std::optional<error_reply> error;
+  if (failed) {
+    error = failed->error;
+  } else {
+    const prepared_on_backend on_backend = co_await statement_on_backend(session, *statement);
+    if (on_backend.close) co_return outcome::close;
+    error = on_backend.error;
+    if (!error) {
+      std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
+      protocol::set_statement_id(payload, on_backend.statement->id);
+      std::vector<std::uint8_t> wire;
+      if (continues) {
+        wire.insert(wire.end(), f.wire.begin(), f.wire.begin() + 4);
+        wire.insert(wire.end(), payload.begin(), payload.end());
+      } else {
+        protocol::append_packets(wire, payload, f.sequence_id);
+      }
+      backend_connection& b = session.backend();
+      bool sent = !co_await write_all(b.socket, wire);
+      if (sent && continues)
+        sent = co_await relay_client_frames(session.client(), b, frames_end::short_frame,
+                                            protocol::max_packet_payload);
+      if (!sent) {
+        session.drop_backend("backend_lost");
+        error = error_reply{sluice_error::backend_lost, "08S01",
+                            "sluice: lost the backend connection while sending long data"};
+      } else {
+        session.tracked().set_long_data(*statement, true);
+      }
+    }
   }
-  statement->long_data_bytes += f.payload.size();
-  if (statement->long_data_bytes > session.settings().max_allowed_packet) {
-    log(log_level::info, session.subject(), "close reason=long_data_over_max_allowed_packet");
-    co_return outcome::close;
+  if (error) {
+    statement->long_data_error_code = error->code;
+    statement->long_data_error_message = error->message;
+    log(log_level::info, session.subject(), "long_data_failed code=", error->code);
   }
-  statement->long_data.emplace_back(f.payload.begin(), f.payload.end());
+  session.log_pin_change();
   co_return outcome::keep_going;
 }
 

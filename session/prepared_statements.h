@@ -32,9 +32,14 @@ struct client_statement {
   // The parameter types the client bound last (2 bytes each); a client sends them only when its
   // bindings change, so they are re-sent to a backend statement that has other types bound.
   std::vector<std::uint8_t> param_types;
-  // COM_STMT_SEND_LONG_DATA payloads since the last execute or reset, sent before the execute.
-  std::vector<std::vector<std::uint8_t>> long_data;
-  std::size_t long_data_bytes = 0;
+  // Long data for it is on the held backend (sent there as it came; the client is pinned).
+  bool long_data_on_backend = false;
+  // Sending long data failed (no backend could be had): the next execute answers this error,
+  // as the server reports long-data errors at the execute.
+  std::optional<std::uint16_t> long_data_error_code;
+  std::string long_data_error_message;
+  // What the statement makes sluice hold (its text, twice: as text and in its cache key).
+  std::size_t bytes() const noexcept { return sql.size() + cache_key.size(); }
 };
 
 // A statement prepared on one backend connection.

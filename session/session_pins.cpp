@@ -137,6 +137,7 @@ pin_reason session_pins::reason() const noexcept {
   if (!named_locks_.empty() || unnamed_lock_) return pin_reason::named_lock;
   if (!prepared_.empty()) return pin_reason::prepared_statement;
   if (cursor_open_) return pin_reason::cursor;
+  if (long_data_) return pin_reason::long_data;
   if (found_rows_) return pin_reason::found_rows;
   if (until_reset_all_.contains(pin_reason::session_variable)) return pin_reason::session_variable;
   if (next_transaction_) return pin_reason::next_transaction;

@@ -28,6 +28,9 @@ class session_pins {
   void pin_until_reset(pin_reason reason);
   // A binary-protocol cursor is open (COM_STMT_EXECUTE with a cursor) or closed.
   void set_cursor_open(bool open) { cursor_open_ = open; }
+  // COM_STMT_SEND_LONG_DATA went to the backend for a statement not yet executed (the data lives
+  // in that backend's statement until the execute, a reset or a close).
+  void set_long_data_pending(bool pending) { long_data_ = pending; }
   // The transaction tracker reports pending characteristics of the next transaction (SET
   // TRANSACTION without a scope) or that they were used up.
   void set_next_transaction_pending(bool pending) { next_transaction_ = pending; }
@@ -55,6 +58,7 @@ class session_pins {
   std::set<std::string> prepared_;
   std::set<std::string> hazardous_prepared_;  // their text may take state sluice cannot follow
   bool cursor_open_ = false;
+  bool long_data_ = false;
   bool found_rows_ = false;
   bool next_transaction_ = false;
   bool xa_ = false;

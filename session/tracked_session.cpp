@@ -18,21 +18,43 @@ std::optional<std::uint32_t> statement_table::add(client_statement statement) {
   if (full()) return std::nullopt;
   const std::uint32_t id = next_id_++;
   if (next_id_ == 0xFFFFFFFFu) next_id_ = 1;  // 0 is no statement, -1 the last prepared
+  bytes_ += statement.bytes();
   statements_.insert_or_assign(id, std::move(statement));
   last_prepared_ = id;
   return id;
 }
 
 bool statement_table::erase(std::uint32_t id) {
-  return statements_.erase(id) > 0;
+  const auto it = statements_.find(id);
+  if (it == statements_.end()) return false;
+  bytes_ -= it->second.bytes();
+  statements_.erase(it);
+  return true;
 }
 
 void statement_table::clear() {
   statements_.clear();
   last_prepared_ = 0;
+  bytes_ = 0;
+}
+
+bool statement_table::long_data_on_backend() const {
+  for (const auto& [id, statement] : statements_)
+    if (statement.long_data_on_backend) return true;
+  return false;
+}
+
+void statement_table::forget_long_data() {
+  for (auto& [id, statement] : statements_) statement.long_data_on_backend = false;
+}
+
+void tracked_session::set_long_data(client_statement& statement, bool on_backend) {
+  statement.long_data_on_backend = on_backend;
+  pins.set_long_data_pending(on_backend || statements.long_data_on_backend());
 }
 
 void tracked_session::forget_backend_state() {
+  statements.forget_long_data();
   pins.clear();
   cursor_statement.reset();
   in_transaction = false;

@@ -33,6 +33,12 @@ class statement_table {
   client_statement* find(std::uint32_t id);
   // The id the statement gets; nullopt when the client holds max_statements already.
   std::optional<std::uint32_t> add(client_statement statement);
+  // The bytes the client's statements make sluice hold ([limits] client_statement_memory).
+  std::size_t bytes() const noexcept { return bytes_; }
+  // Whether any statement has long data waiting on the held backend.
+  bool long_data_on_backend() const;
+  // The backend holding it is gone.
+  void forget_long_data();
   bool erase(std::uint32_t id);
   // The id a statement command names: MariaDB's -1 means the statement prepared last.
   std::uint32_t resolve(std::uint32_t id) const noexcept {
@@ -47,6 +53,7 @@ class statement_table {
   std::unordered_map<std::uint32_t, client_statement> statements_;
   std::uint32_t next_id_ = 1;
   std::uint32_t last_prepared_ = 0;
+  std::size_t bytes_ = 0;
 };
 
 struct tracked_session {
@@ -65,6 +72,8 @@ struct tracked_session {
   }
   // The backend is gone: whatever the client held there went with it.
   void forget_backend_state();
+  // Long data of `statement` is now on the held backend (or no longer): keeps the pin in step.
+  void set_long_data(client_statement& statement, bool on_backend);
   // Login, COM_RESET_CONNECTION, COM_CHANGE_USER: the session starts over.
   void start_over(std::string schema, std::uint16_t collation_id, bool multi_statements);
 };

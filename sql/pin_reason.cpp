@@ -19,6 +19,8 @@ std::string_view to_string(pin_reason reason) {
       return "prepared_statement";
     case pin_reason::cursor:
       return "cursor";
+    case pin_reason::long_data:
+      return "long_data";
     case pin_reason::found_rows:
       return "found_rows";
     case pin_reason::session_variable:

@@ -15,6 +15,7 @@ enum class pin_reason : std::uint8_t {
   named_lock,
   prepared_statement,
   cursor,
+  long_data,
   found_rows,
   session_variable,
   next_transaction,
