@@ -783,7 +783,7 @@ const std::vector<scanner_case> malformed_cases = {
      {.final = state::malformed}},
 };
 
-// Behaviour the scanner gets wrong today (reported to the lead; run with
+// Behaviour the scanner gets wrong today (findings F1 and S1 in docs/TESTING.md; run with
 // --gtest_also_run_disabled_tests). Each states what a correct scanner does.
 const std::vector<scanner_case> known_bugs = {
     // An OK of 16 MiB or more (a huge info or session-state report) is done after its first
@@ -802,6 +802,15 @@ const std::vector<scanner_case> known_bugs = {
      shape::single,
      [] { return frames({sized(text("Uptime: 1"), max_packet_payload + 1, ' ')}); },
      {}},
+    // The same for a LOCAL INFILE request (a 16 MiB file name): found by fuzz_response_scanner
+    // (tests/fuzz/findings/response_scanner_local_infile_inside_16mib_request).
+    {"query_local_infile_request_of_0xffffff_bytes",
+     shape::query,
+     [] {
+       return frames({sized(local_infile_request("/tmp/"), max_packet_payload + 3, 'f'),
+                      ok({.affected_rows = 1, .status_flags = autocommit})});
+     },
+     {.local_infile_requests = 1, .has_status = true, .status_flags = autocommit}},
     // A 1-byte (pre-4.1) EOF cannot say "more results"; the scanner reuses the flags of the
     // previous EOF and waits for a result that never comes.
     {"query_short_eof_after_more_results",
@@ -823,6 +832,7 @@ const bytes next_response = frames({ok({.status_flags = flag::in_trans})});
 struct run {
   std::size_t consumed = 0;
   int local_infile_requests = 0;
+  std::vector<std::size_t> stops;  // bytes consumed when the scanner stopped (paused or ended)
 };
 
 // Feeds `bytes` as one read from the socket, the way the proxy does: a LOCAL INFILE request is
@@ -833,6 +843,7 @@ void feed(response_scanner& scanner, std::span<const std::uint8_t> bytes, run& r
     ASSERT_LE(used, bytes.size());
     r.consumed += used;
     bytes = bytes.subspan(used);
+    if (scanner.current() != state::reading) r.stops.push_back(r.consumed);
     if (scanner.current() == state::local_infile) {
       ++r.local_infile_requests;
       scanner.resume_after_local_infile();
@@ -842,9 +853,28 @@ void feed(response_scanner& scanner, std::span<const std::uint8_t> bytes, run& r
   }
 }
 
+// Where the messages of a stream end: after each packet shorter than 0xFFFFFF bytes (a full
+// one continues in the next packet).
+std::vector<std::size_t> message_ends(const bytes& stream) {
+  std::vector<std::size_t> ends;
+  std::size_t at = 0;
+  while (at + frame_header_size <= stream.size()) {
+    const auto header =
+        decode_frame_header(std::span<const std::uint8_t, 4>(stream.data() + at, 4));
+    at += frame_header_size + header.payload_length;
+    if (header.payload_length < max_packet_payload) ends.push_back(at);
+  }
+  return ends;
+}
+
 void expect_outcome(const response_scanner& scanner, const run& r, const scanner_case& c,
                     const bytes& response) {
   const outcome& e = c.expected;
+  // The scanner pauses (LOCAL INFILE) and ends only where a message ends, never between the
+  // packets of a 16 MiB one: the proxy relays no further than it consumed.
+  const auto ends = message_ends(response);
+  for (const std::size_t stop : r.stops)
+    EXPECT_TRUE(std::ranges::binary_search(ends, stop)) << "stopped inside a message at " << stop;
   EXPECT_EQ(r.consumed, response.size());
   EXPECT_EQ(scanner.current(), e.final);
   EXPECT_EQ(r.local_infile_requests, e.local_infile_requests);
