@@ -89,7 +89,7 @@ std::string admin_commands::run(const admin_command& cmd) {
     context_.pool->resume();
     return "OK: pool resumed";
   }
-  if (cmd.words.size() == 3 && cmd.words[0] == "KILL" && cmd.words[1] == "CLIENT")
+  if (cmd.words.size() >= 2 && cmd.words[0] == "KILL" && cmd.words[1] == "CLIENT")
     return kill_client(cmd);
   if (cmd.is({"RELOAD"})) {
     const std::string failure = control_.reload();
@@ -248,7 +248,8 @@ std::string admin_commands::set(const admin_command& cmd) {
 }
 
 std::string admin_commands::kill_client(const admin_command& cmd) {
-  // Strictly a decimal client id: "1e3", "0x10" or a number beyond 32 bits names no client.
+  // Strictly one decimal client id: "1e3", "0x10" or a number beyond 32 bits names no client.
+  if (cmd.words.size() != 3) return error("usage: KILL CLIENT <id> (ids are in SHOW CLIENTS)");
   const std::string& word = cmd.words[2];
   std::uint32_t id = 0;
   const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), id);

@@ -45,16 +45,18 @@ class http_endpoint {
   awaitable<void> serve(tcp::socket socket);
   std::string respond(std::string_view path) const;
 
-  endpoint listen_;
-  std::shared_ptr<prometheus::Registry> registry_;
-  const health_state& health_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
   struct slot {
     tcp::socket* socket;
     bool evicted = false;
   };
+
+  endpoint listen_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  const health_state& health_;
+  // Before io_: destroying io_ destroys pending connection coroutines, which unregister here.
   std::list<slot*> open_;  // oldest first
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
   std::thread thread_;
 };
 

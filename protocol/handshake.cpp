@@ -59,7 +59,12 @@ boost::system::result<handshake_v10> decode_handshake_v10(std::span<const std::u
 
 void encode_handshake_v10(const handshake_v10& g, std::vector<std::uint8_t>& out) {
   wire_writer w(out);
-  const std::string_view scramble = g.auth_plugin_data;
+  // The layout carries at most 20 bytes of scramble without CLIENT_PLUGIN_AUTH (readers take 12
+  // of part 2), and with it no more than its length byte (8 + part 2 + NUL <= 255) describes.
+  const std::size_t carried = (g.capabilities & capability::plugin_auth)
+                                  ? 255 - 1
+                                  : scramble_part1_size + scramble_part2_min_size - 1;
+  const std::string_view scramble = std::string_view(g.auth_plugin_data).substr(0, carried);
   const auto part1 = scramble.substr(0, scramble_part1_size);
   const auto part2 = scramble.substr(part1.size());
   const std::size_t part2_size = std::max(scramble_part2_min_size, part2.size() + 1);

@@ -36,6 +36,8 @@ struct handshake_v10 {
 
 // A greeting with another protocol version (an ERR packet, or protocol 9) is `unsupported`.
 boost::system::result<handshake_v10> decode_handshake_v10(std::span<const std::uint8_t> payload);
+// A scramble longer than the layout can carry (20 bytes without CLIENT_PLUGIN_AUTH, 254 with it)
+// is cut to that length.
 void encode_handshake_v10(const handshake_v10& greeting, std::vector<std::uint8_t>& out);
 
 // "Protocol::HandshakeResponse41":

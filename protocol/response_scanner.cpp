@@ -17,7 +17,7 @@ constexpr std::size_t other_packet_capture = 16;
 constexpr std::uint32_t eof_max_length = 9;
 constexpr std::size_t state_blob_budget = 1024 * 1024;
 
-bool is_eof(std::span<const std::uint8_t> head, std::uint32_t length) {
+bool is_eof(std::span<const std::uint8_t> head, std::uint64_t length) {
   return !head.empty() && head[0] == eof_header && length < eof_max_length;
 }
 
@@ -70,8 +70,12 @@ std::size_t response_scanner::feed(std::span<const std::uint8_t> bytes) {
       if (header_bytes_ < frame_header_size) break;
       payload_length_ = header_[0] | (header_[1] << 8) | (header_[2] << 16);
       payload_remaining_ = payload_length_;
-      capture_target_ = continuation_ ? 0 : capture_limit(payload_length_);
-      head_.clear();
+      // A message's head is captured from its first packet; continuation packets add nothing.
+      if (!continuation_) {
+        capture_target_ = capture_limit(payload_length_);
+        head_.clear();
+        message_length_ = 0;
+      }
       if (payload_remaining_ == 0) packet_complete();
       continue;
     }
@@ -88,13 +92,16 @@ std::size_t response_scanner::feed(std::span<const std::uint8_t> bytes) {
 }
 
 void response_scanner::packet_complete() {
-  const bool was_continuation = continuation_;
-  continuation_ = payload_length_ == max_packet_payload;
+  message_length_ += payload_length_;
   header_bytes_ = 0;
-  if (!was_continuation) on_packet(head_, payload_length_);
+  // A packet of 0xFFFFFF bytes continues in the next one: the message is classified only when
+  // its last packet has ended, so no decision falls inside it.
+  continuation_ = payload_length_ == max_packet_payload;
+  if (continuation_) return;
+  on_packet(head_, message_length_);
 }
 
-void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint32_t length) {
+void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint64_t length) {
   if (head.empty() && phase_ != phase::rows && phase_ != phase::columns &&
       phase_ != phase::params && phase_ != phase::prepare_columns) {
     state_ = state::malformed;  // an empty packet where a header byte must be
@@ -113,6 +120,7 @@ void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint32
         return;
       }
       read_eof_status(head);
+      if (state_ == state::malformed) return;
       // A cursor was opened (COM_STMT_EXECUTE with a cursor type): rows come with COM_STMT_FETCH.
       if (status_flags_ & server_status::cursor_exists)
         state_ = state::done;
@@ -141,6 +149,7 @@ void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint32
         return;
       }
       read_eof_status(head);
+      if (state_ == state::malformed) return;
       if (prepare_columns_ > 0)
         phase_ = phase::prepare_columns;
       else
@@ -159,7 +168,7 @@ void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint32
   }
 }
 
-void response_scanner::on_first_packet(std::span<const std::uint8_t> head, std::uint32_t length) {
+void response_scanner::on_first_packet(std::span<const std::uint8_t> head, std::uint64_t length) {
   const std::uint8_t first = head[0];
   if (first == err_header) {
     on_err(head);
@@ -226,7 +235,7 @@ void response_scanner::after_prepare_ok() {
   }
 }
 
-void response_scanner::on_ok(std::span<const std::uint8_t> head, std::uint32_t length) {
+void response_scanner::on_ok(std::span<const std::uint8_t> head, std::uint64_t length) {
   const bool whole = head.size() == length;
   wire_reader reader(head);
   (void)reader.u8();
@@ -262,6 +271,7 @@ void response_scanner::on_ok(std::span<const std::uint8_t> head, std::uint32_t l
 
 void response_scanner::on_eof(std::span<const std::uint8_t> head, bool may_continue) {
   read_eof_status(head);
+  if (state_ == state::malformed) return;
   if (may_continue && (status_flags_ & server_status::more_results_exists))
     phase_ = phase::first;
   else
@@ -277,6 +287,11 @@ void response_scanner::read_eof_status(std::span<const std::uint8_t> head) {
     warnings_ = *warnings;
     status_flags_ = *status;
     has_status_ = true;
+  } else {
+    // Under CLIENT_PROTOCOL_41 an EOF carries warnings and status: without them the flags are
+    // unknown (an earlier packet's "more results" must not carry over), so the stream is broken.
+    state_ = state::malformed;
+    return;
   }
   // An EOF's status cannot say *what* changed (the server reports it with its next OK packet).
   if (status_flags_ & server_status::session_state_changed) eof_state_changed_ = true;

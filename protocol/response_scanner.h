@@ -80,9 +80,9 @@ class response_scanner {
   };
 
   void packet_complete();
-  void on_packet(std::span<const std::uint8_t> head, std::uint32_t length);
-  void on_first_packet(std::span<const std::uint8_t> head, std::uint32_t length);
-  void on_ok(std::span<const std::uint8_t> head, std::uint32_t length);
+  void on_packet(std::span<const std::uint8_t> head, std::uint64_t length);
+  void on_first_packet(std::span<const std::uint8_t> head, std::uint64_t length);
+  void on_ok(std::span<const std::uint8_t> head, std::uint64_t length);
   void on_eof(std::span<const std::uint8_t> head, bool may_continue);
   void on_err(std::span<const std::uint8_t> head);
   void read_eof_status(std::span<const std::uint8_t> head);
@@ -98,6 +98,7 @@ class response_scanner {
   std::uint8_t header_[4] = {};
   std::size_t header_bytes_ = 0;
   std::uint32_t payload_length_ = 0;
+  std::uint64_t message_length_ = 0;  // of the message so far, over its continuation packets
   std::uint32_t payload_remaining_ = 0;
   std::size_t capture_target_ = 0;
   bool continuation_ = false;  // the packet under way continues the previous one

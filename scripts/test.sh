@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: dependencies, formatting and lint, an optimised build with every test, an
 # AddressSanitizer + UndefinedBehaviorSanitizer build with every test, and a build with a second
-# compiler (clang-16) with every test, so that a compiler's coroutine bug shows as a difference.
+# compiler (clang-16) with every test, so that a compiler's coroutine bug shows as a difference,
+# and the fuzz targets for a short budget each.
 # Exits non-zero if any stage fails; always runs every stage it can and prints a summary.
 set -euo pipefail
 
@@ -106,6 +107,15 @@ if stage "build (clang-16)" env CXX=clang++-16 CC=clang-16 build "$root/build-cl
   stage "tests (clang-16)" run_ctest "$root/build-clang" || true
 else
   summary+=("SKIP  tests (clang-16): build failed")
+fi
+
+# The fuzz targets (libFuzzer, clang-16, ASan+UBSan), each for a short fixed budget over its
+# corpus; bench/fuzz.sh runs them for long.
+if stage "build (fuzz targets)" env CXX=clang++-16 CC=clang-16 build "$root/build-fuzz" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON; then
+  stage "fuzz (short)" run_ctest "$root/build-fuzz" || true
+else
+  summary+=("SKIP  fuzz (short): build failed")
 fi
 
 echo

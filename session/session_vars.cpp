@@ -21,9 +21,17 @@ bool follows_schema(std::string_view name) {
   return name == "character_set_database" || name == "collation_database";
 }
 
+// A plain system variable name (letters, digits, '_', '$'): anything else cannot be written back
+// into a SET safely (a lying server could smuggle a second statement in), so it is not replayed.
+bool identifier(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+  });
+}
+
 // One-shot or sluice's own: a client change cannot be carried to another backend.
 bool unreplayable(std::string_view name) {
-  return name == "insert_id" || name == "rand_seed1" || name == "rand_seed2" ||
+  return !identifier(name) || name == "insert_id" || name == "rand_seed1" || name == "rand_seed2" ||
          name == "pseudo_thread_id" || name == "identity" || name == "gtid_seq_no" ||
          name.starts_with("session_track_");
 }

@@ -87,8 +87,11 @@ settled settle_response(tracked_session& session, backend_vars& backend,
   if (scanner.has_status()) {
     vars.autocommit = (flags & status::autocommit) != 0;
     session.in_transaction = (flags & status::in_trans) != 0;
-    result.transaction_ended = was_in_transaction && !session.in_transaction;
   }
+  // An ERR carries no status flags, and with autocommit off a failed statement may have opened a
+  // transaction (the flags seen are an earlier statement's): keep the backend until an OK says.
+  if (!succeeded && !vars.autocommit) session.in_transaction = true;
+  result.transaction_ended = was_in_transaction && !session.in_transaction;
   if (scanner.last_insert_id() != 0) vars.last_insert_id = scanner.last_insert_id();
   const auto tracked = apply_session_state(scanner.session_state_blobs(), vars);
 
