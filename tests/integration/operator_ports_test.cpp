@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -79,23 +80,33 @@ void send_text(int fd, const std::string& text) {
   ASSERT_EQ(::send(fd, text.data(), text.size(), MSG_NOSIGNAL), static_cast<ssize_t>(text.size()));
 }
 
-// TCP connections whose local end is 127.0.0.1:port and that the server has not closed yet
-// (ESTABLISHED or CLOSE_WAIT in /proc/net/tcp): the connections a server on `port` still serves.
-int served_connections(std::uint16_t port) {
+// The server side of loopback TCP connections to 127.0.0.1:port, as /proc/net/tcp lists them.
+struct served_connection {
+  bool open = false;               // ESTABLISHED or CLOSE_WAIT: the server has not closed it
+  unsigned long unsent_bytes = 0;  // tx_queue: written by the server, not taken by the peer
+};
+std::vector<served_connection> served_connections(std::uint16_t port) {
   std::ifstream table("/proc/net/tcp");
   std::string line;
   std::getline(table, line);  // header
-  int served = 0;
   char local_port[5];
   std::snprintf(local_port, sizeof local_port, "%04X", port);
+  const std::string local_end = std::string("0100007F:") + local_port;
+  std::vector<served_connection> served;
   while (std::getline(table, line)) {
     std::istringstream fields(line);
-    std::string slot, local, remote, state;
-    fields >> slot >> local >> remote >> state;
-    if (local == std::string("0100007F:") + local_port && (state == "01" || state == "08"))
-      ++served;
+    std::string slot, local, remote, state, queues;
+    fields >> slot >> local >> remote >> state >> queues;
+    if (local != local_end || state == "0A") continue;  // 0A: the listening socket
+    served.push_back({state == "01" || state == "08",
+                      std::stoul(queues.substr(0, queues.find(':')), nullptr, 16)});
   }
   return served;
+}
+
+std::size_t count_open(const std::vector<served_connection>& connections) {
+  return static_cast<std::size_t>(
+      std::count_if(connections.begin(), connections.end(), [](auto& c) { return c.open; }));
 }
 
 class OperatorPortsTest : public integration_test {
@@ -142,7 +153,7 @@ class OperatorPortsTest : public integration_test {
     // Stopped only once the endpoint let every connection go: a stop beside open ones is the
     // test below.
     silent.close_all();
-    EXPECT_TRUE(wait_until([&] { return served_connections(metrics_port_) == 0; }, 5s));
+    EXPECT_TRUE(wait_until([&] { return count_open(served_connections(metrics_port_)) == 0; }, 5s));
   }
 
   std::uint16_t admin_port_ = 0;
@@ -184,14 +195,23 @@ TEST_F(OperatorPortsTest, LiveProbesAnswerBesideScrapersThatNeverRead) {
     const int fd = stalled.connect(metrics_port_, true);
     send_text(fd, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
   }
-  std::this_thread::sleep_for(500ms);  // time for the endpoint to answer them as far as it can
+  // Every answer written as far as the kernel takes it, and stuck there: only then is what
+  // follows about the non-readers, not about the time 32 large scrapes take to render.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto served = served_connections(metrics_port_);
+        return std::count_if(served.begin(), served.end(),
+                             [](auto& c) { return c.open && c.unsent_bytes > 0; }) == 32;
+      },
+      10s))
+      << "the 32 answers to the scrapers were not all written";
   const auto took = probe_live_four_times();
   std::cout << "32 scrapers that never read; /live took (ms):";
   for (const auto ms : took) std::cout << ' ' << ms;
   std::cout << '\n';
   EXPECT_TRUE(sluice().running());
   stalled.close_all();
-  EXPECT_TRUE(wait_until([&] { return served_connections(metrics_port_) == 0; }, 5s));
+  EXPECT_TRUE(wait_until([&] { return count_open(served_connections(metrics_port_)) == 0; }, 5s));
 }
 
 // A stop (SIGTERM) while metrics connections are open, as when a scrape or a probe is under way
@@ -200,7 +220,7 @@ TEST_F(OperatorPortsTest, StopWithMetricsConnectionsOpenExitsCleanly) {
   start();
   open_sockets silent;
   for (int i = 0; i < 8; ++i) silent.connect(metrics_port_);
-  ASSERT_TRUE(wait_until([&] { return served_connections(metrics_port_) == 8; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return count_open(served_connections(metrics_port_)) == 8; }, 5s));
   EXPECT_EQ(stop_sluice(), 0) << "sluice did not exit cleanly (139: SIGSEGV)";
 }
 
