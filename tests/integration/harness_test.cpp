@@ -1,15 +1,22 @@
 // Tests of the test harness itself: the throwaway MariaDB, the client wrapper, configs, processes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tests/support/child_process.h"
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/mariadb_server.h"
+#include "tests/support/ports.h"
 #include "tests/support/sluice_config.h"
 #include "tests/support/sluice_process.h"
 #include "tests/support/threads.h"
@@ -192,6 +199,63 @@ TEST(SluiceConfigTest, OverridesReplaceKeysInPlaceWithoutDuplicates) {
   config.erase("backend", "address");
   EXPECT_EQ(config.text().find("address"), std::string::npos);
   EXPECT_THROW(config.set("no_dot", "1"), std::invalid_argument);
+}
+
+// Binds 127.0.0.1:port and listens; false if either fails.
+bool listenable(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::listen(fd, 1) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// The range free_port avoids is the one the kernel really uses for port 0 (and for outgoing
+// connections): every port it picks for bind(0) lies in it.
+TEST(FreePortTest, EphemeralRangeIsWhereTheKernelPicks) {
+  const port_range ephemeral = ephemeral_port_range();
+  ASSERT_LT(ephemeral.first, ephemeral.last);
+  for (int i = 0; i < 20; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    ::close(fd);
+    EXPECT_TRUE(ephemeral.contains(ntohs(addr.sin_port))) << ntohs(addr.sin_port);
+  }
+}
+
+// A port picked inside the ephemeral range can be taken by any process's outgoing connection
+// before the server binds it ("bind: Address already in use"): picks lie outside it, differ
+// from every earlier pick of the process (also across threads), and can be bound.
+TEST(FreePortTest, PicksDistinctBindablePortsOutsideTheEphemeralRange) {
+  const port_range ephemeral = ephemeral_port_range();
+  constexpr std::size_t threads = 8, per_thread = 40;
+  std::vector<std::vector<std::uint16_t>> picked(threads);
+  const auto failures = run_threads(threads, [&](std::size_t t) {
+    for (std::size_t i = 0; i < per_thread; ++i) picked[t].push_back(free_port());
+  });
+  ASSERT_TRUE(failures.empty()) << describe_failures(failures);
+  std::set<std::uint16_t> seen;
+  for (const auto& ports : picked) {
+    for (const std::uint16_t port : ports) {
+      EXPECT_FALSE(ephemeral.contains(port))
+          << port << " is in " << ephemeral.first << "-" << ephemeral.last;
+      EXPECT_GE(port, 1024);
+      EXPECT_TRUE(seen.insert(port).second) << "port " << port << " picked twice";
+      EXPECT_TRUE(listenable(port)) << "port " << port << " cannot be bound";
+    }
+  }
+  EXPECT_EQ(seen.size(), threads * per_thread);
 }
 
 TEST(ChildProcessTest, RunCommandCapturesOutputAndStatus) {

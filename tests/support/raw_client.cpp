@@ -57,6 +57,11 @@ std::string raw_packet::error_message() const {
   return std::string(payload.begin() + static_cast<std::ptrdiff_t>(start), payload.end());
 }
 
+std::string raw_packet::sql_state() const {
+  if (payload.size() < 9 || payload[3] != '#') return {};
+  return std::string(payload.begin() + 4, payload.begin() + 9);
+}
+
 raw_client::raw_client(std::uint16_t port, const std::string& bind_address)
     : fd_(connect_loopback(port, bind_address)) {}
 
@@ -138,6 +143,14 @@ bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
 
 std::optional<raw_packet> raw_client::login(const std::string& user, const std::string& password,
                                             const raw_login_options& options) {
+  auto reply = send_handshake_response(user, password, options);
+  while (reply && reply->is_auth_switch()) reply = answer_auth_switch(*reply, password);
+  return reply;
+}
+
+std::optional<raw_packet> raw_client::send_handshake_response(const std::string& user,
+                                                              const std::string& password,
+                                                              const raw_login_options& options) {
   auto greeting_packet = read_packet();
   if (!greeting_packet) return std::nullopt;
   if (greeting_packet->is_err()) return greeting_packet;
@@ -161,18 +174,18 @@ std::optional<raw_packet> raw_client::login(const std::string& user, const std::
   protocol::encode_handshake_response_41(response, payload);
   if (!send_packet(static_cast<std::uint8_t>(greeting_packet->sequence_id + 1), payload))
     return std::nullopt;
-  for (;;) {
-    auto reply = read_packet();
-    if (!reply || reply->is_ok() || reply->is_err()) return reply;
-    if (reply->payload[0] != protocol::auth_switch_header) return reply;
-    auto request = protocol::decode_auth_switch_request(reply->payload);
-    if (!request) return std::nullopt;
-    const std::string token =
-        protocol::native_password_token(password, request->plugin_data.substr(0, 20));
-    const std::vector<std::uint8_t> answer(token.begin(), token.end());
-    if (!send_packet(static_cast<std::uint8_t>(reply->sequence_id + 1), answer))
-      return std::nullopt;
-  }
+  return read_packet();
+}
+
+std::optional<raw_packet> raw_client::answer_auth_switch(const raw_packet& request,
+                                                         const std::string& password) {
+  auto decoded = protocol::decode_auth_switch_request(request.payload);
+  if (!decoded) return std::nullopt;
+  const std::string token =
+      protocol::native_password_token(password, decoded->plugin_data.substr(0, 20));
+  const std::vector<std::uint8_t> answer(token.begin(), token.end());
+  if (!send_packet(static_cast<std::uint8_t>(request.sequence_id + 1), answer)) return std::nullopt;
+  return read_packet();
 }
 
 raw_client::query_answer raw_client::query(const std::string& sql) {

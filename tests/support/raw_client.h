@@ -21,6 +21,8 @@ struct raw_packet {
   bool is_err() const { return !payload.empty() && payload[0] == 0xFF; }
   std::uint16_t error_code() const;  // of an ERR packet
   std::string error_message() const;
+  std::string sql_state() const;  // of an ERR packet ("" if it carries none)
+  bool is_auth_switch() const { return !payload.empty() && payload[0] == 0xFE; }
 };
 
 struct raw_login_options {
@@ -55,6 +57,16 @@ class raw_client {
   // ERR packet, or nullopt when the connection failed.
   std::optional<raw_packet> login(const std::string& user, const std::string& password,
                                   const raw_login_options& options = {});
+  // The first steps of login(), for tests of what the server answers at each: reads the greeting
+  // and sends the handshake response; returns the server's first answer as it came (OK, ERR, an
+  // AuthSwitchRequest), or nullopt when the connection failed.
+  std::optional<raw_packet> send_handshake_response(const std::string& user,
+                                                    const std::string& password,
+                                                    const raw_login_options& options = {});
+  // Answers the AuthSwitchRequest `request` with a mysql_native_password token of `password`;
+  // the server's next packet, or nullopt.
+  std::optional<raw_packet> answer_auth_switch(const raw_packet& request,
+                                               const std::string& password);
   // COM_QUERY and its whole text result set, or the ERR (as an error packet) it got.
   struct query_answer {
     std::optional<raw_packet> error;

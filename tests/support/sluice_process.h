@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/child_process.h"
+#include "tests/support/ports.h"
 #include "tests/support/sluice_config.h"
 
 namespace sluice::test {
@@ -18,9 +19,6 @@ namespace sluice::test {
 // The sluice executable under test: $SLUICE_BINARY if set, else the build tree's (SLUICE_BINARY
 // compile definition).
 std::string sluice_binary();
-
-// A free TCP port on 127.0.0.1 (bound to port 0 and released; another process could take it).
-std::uint16_t free_port();
 
 // Whether something accepts TCP connections on 127.0.0.1:port right now.
 bool port_accepts(std::uint16_t port);
