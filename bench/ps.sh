@@ -6,13 +6,13 @@
 # Options: bench/ps.sh --help.
 set -euo pipefail
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-build_dir=$repo/build-bench
-results_dir=$repo/bench/results
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" ps bench/ps.sh
 
 # ---------------------------------------------------------------------------------------------
-# Options
+# Options. The defaults, usage and set_option read like those of the other bench scripts because
+# the options are alike (--time, --reps, --cap, --sluice ...), not because logic is copied: they
+# stay here, whole, as this script's interface. The parsing is parse_options in bench/lib.sh.
 
 time_s=30
 reps=3
@@ -22,8 +22,6 @@ queue_timeout=20s
 tables=4
 table_size=10000
 targets_arg=direct,sluice
-do_build=1
-sluice_bin=$build_dir/daemon/sluice
 
 usage() {
   cat <<EOF
@@ -60,37 +58,10 @@ printed); 2 on bad usage. Errors of the direct runs are reported, not judged.
 EOF
 }
 
-bench_name="ps"
-bench_script=bench/ps.sh
-# shellcheck source=bench/lib.sh
-source "$script_dir/lib.sh"
-
-while (($#)); do
-  opt=$1
-  val=
-  case $opt in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --no-build)
-      do_build=0
-      shift
-      continue
-      ;;
-    --*=*)
-      val=${opt#*=}
-      opt=${opt%%=*}
-      shift
-      ;;
-    --time | --reps | --threads | --cap | --queue-timeout | --tables | --table-size | --targets | --sluice)
-      (($# >= 2)) || usage_error "$opt needs a value"
-      val=$2
-      shift 2
-      ;;
-    --*) usage_error "unknown option '$opt'" ;;
-    *) usage_error "unexpected argument '$opt'" ;;
-  esac
+# parse_options (bench/lib.sh) hands over every option with its value. Alike in every bench
+# script on purpose: see "Options" above.
+set_option() { # OPT VALUE
+  local opt=$1 val=$2
   case $opt in
     --time) time_s=$val ;;
     --reps) reps=$val ;;
@@ -101,18 +72,16 @@ while (($#)); do
     --table-size) table_size=$val ;;
     --targets) targets_arg=$val ;;
     --sluice)
-      [[ -n $val ]] || usage_error "--sluice needs a path"
-      sluice_bin=$(realpath -m -- "$val")
+      path_option sluice_bin --sluice "$val"
       do_build=0
       ;;
     *) usage_error "unknown option '$opt'" ;;
   esac
-done
+}
+parse_options "--time --reps --threads --cap --queue-timeout --tables --table-size --targets --sluice" "$@"
 
-for pair in "time:$time_s" "reps:$reps" "threads:$threads" "cap:$cap" "tables:$tables" \
-  "table-size:$table_size"; do
-  is_count "${pair#*:}" || usage_error "--${pair%%:*} must be a positive whole number, got '${pair#*:}'"
-done
+check_counts "time:$time_s" "reps:$reps" "threads:$threads" "cap:$cap" "tables:$tables" \
+  "table-size:$table_size"
 [[ $queue_timeout =~ ^([0-9]+)(ms|s|m)?$ ]] ||
   usage_error "--queue-timeout must be a whole duration such as 30s or 500ms, got '$queue_timeout'"
 case ${BASH_REMATCH[2]} in
@@ -134,7 +103,6 @@ run_limit=$((time_s + queue_timeout_s + 30))
 # Processes
 
 work=
-sluice_pid=
 sysbench_pid=
 sampler_pid=
 sluice_problems=()
@@ -144,88 +112,19 @@ on_kill_after_grace() {
   [[ $1 == sluice ]] && sluice_problems+=("sluice did not exit within ${2}s of SIGTERM; it was killed")
 }
 
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT INT TERM
-  stop_pid sampler "$sampler_pid" 2
-  stop_pid sysbench "$sysbench_pid" 5
-  stop_pid sluice "$sluice_pid" 10
-  stop_pid mariadbd "$db_pid" 60
-  [[ -n $work && -d $work ]] && rm -rf -- "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'note "interrupted; cleaning up"; exit 130' INT
-trap 'note "terminated; cleaning up"; exit 143' TERM
-
+clean_up_on_exit sampler:sampler_pid:2 sysbench:sysbench_pid:5 sluice:sluice_pid:10 mariadbd:db_pid:60
 
 # ---------------------------------------------------------------------------------------------
 # Servers
 
-sluice_port=
-metrics_port=
-admin_port=
-
-start_database() {
-  start_mariadb 1000
-  db_sql "CREATE DATABASE sbtest;
-    CREATE USER 'sbtest'@'%' IDENTIFIED BY 'sbtest-pw';
-    GRANT ALL PRIVILEGES ON sbtest.* TO 'sbtest'@'%';
-    CREATE USER 'sluice'@'%' IDENTIFIED BY 'backend-pw';
-    GRANT ALL PRIVILEGES ON sbtest.* TO 'sluice'@'%';" ||
-    die "could not create the sbtest database and users"
-}
-
-
-sluice_log=
+# Starts sluice (bench/lib.sh) and checks that it serves a client; returns 1 if not.
 start_sluice() {
-  local dir=$work/sluice attempt err
-  mkdir -p "$dir"
-  sluice_log=$dir/sluice.log
-  for attempt in 1 2 3; do
-    sluice_port=$(free_port)
-    metrics_port=$(free_port)
-    admin_port=$(free_port)
-    cat >"$dir/sluice.ini" <<EOF
-[sluice]
-listen = 127.0.0.1:$sluice_port
-pool_mode = transaction
-[backend]
-address = 127.0.0.1:$db_port
-user = sluice
-password = backend-pw
-max_connections = $cap
-reserve_connections = 0
-[queue]
-timeout = $queue_timeout
-max_waiting = 10000
-[users]
-sbtest = sbtest-pw
-[log]
-level = warn
-[metrics]
-listen = 127.0.0.1:$metrics_port
-[admin]
-listen = 127.0.0.1:$admin_port
-EOF
-    err=$("$sluice_bin" --check-config "$dir/sluice.ini" 2>&1) ||
-      die "sluice rejected its configuration: $err"
-    "$sluice_bin" --config "$dir/sluice.ini" >>"$sluice_log" 2>&1 &
-    sluice_pid=$!
-    if wait_port sluice "$sluice_pid" "$sluice_port" 30 "$sluice_log"; then
-      break
-    fi
-    stop_pid sluice "$sluice_pid" 5
-    sluice_pid=
-    ((attempt < 3)) || return 1
-    note "retrying sluice on another port"
-  done
-  if ! err=$(check_login "$sluice_port"); then
-    sluice_problem "login + SELECT 1 through sluice failed: $err"
-    stop_pid sluice "$sluice_pid" 5
-    sluice_pid=
+  local rc=0
+  launch_sluice "$queue_timeout" backend.reserve_connections=0 users.sbtest=sbtest-pw || rc=$?
+  ((rc != 2)) || die "$sluice_error"
+  ((rc == 0)) || return 1
+  if ! sluice_answers; then
+    sluice_problem "$sluice_error"
     return 1
   fi
   note "sluice on 127.0.0.1:$sluice_port (pid $sluice_pid, max_connections=$cap, queue timeout $queue_timeout, metrics :$metrics_port, admin :$admin_port)"
@@ -258,6 +157,7 @@ scrape() {
 # Max_used_connections is this run's own.
 settle_database() {
   local i n
+  # Not Threads_connected, as bench/storm.sh waits for: sluice's idle backends stay connected.
   for ((i = 0; i < 300; i++)); do
     n=$(db_sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'sbtest'") || n=1
     ((n == 0)) && break
@@ -509,12 +409,7 @@ run_one() { # REP TARGET
   R[other_cpu_pct]=$(other_cpu_pct "$cpu_before" "$snapshot")
   [[ $target == sluice ]] && scrape "$dir/after.prom"
 
-  proc_alive "$db_pid" || {
-    describe_exit "$db_pid"
-    db_pid=
-    tail -n 20 "$work/mariadb/err.log" >&2 || true
-    die "mariadbd $exit_text during the $target run; aborting"
-  }
+  abort_if_dead mariadbd db_pid "$work/mariadb/err.log" MariaDB
 
   # What MariaDB did with prepared statements during the run.
   local -a sb sa
@@ -528,7 +423,7 @@ run_one() { # REP TARGET
   # The peak of connections MariaDB saw during the run (exact, no sampling gap), less the
   # sampler's own session: an upper bound of the backends sluice held (nothing else connects).
   local max_used
-  max_used=$(db_sql "SHOW GLOBAL STATUS LIKE 'Max_used_connections'" | awk '{ print $2 }') || max_used=
+  max_used=$(db_status Max_used_connections) || max_used=
   [[ -n $max_used && $target == sluice ]] && R[backends_peak_db]=$((max_used - 1))
 
   # Sampled maxima: columns of the sampler's lines (see start_sampler).
@@ -554,16 +449,8 @@ run_one() { # REP TARGET
   fi
   R[ratio_backends_clients]=$(awk -v b="${R[backends_max]}" -v c="$threads" 'BEGIN { printf "%.3f", b / c }')
 
-  local parsed='' why=''
-  if ((rc == 124 || rc == 137)); then
-    why="sysbench did not finish within ${run_limit}s (hung statements?)"
-  elif ((rc > 128)); then
-    why="sysbench was killed by signal SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
-  elif ((rc != 0)); then
-    why="sysbench exited with status $rc: $({ grep -m1 -E 'FATAL|error' "$log" || true; } | cut -c1-300)"
-  elif ! parsed=$(parse_sysbench "$log"); then
-    why="could not parse the sysbench output"
-  fi
+  sysbench_outcome "$rc" "$log" "$run_limit"
+  local why=$sysbench_failure
   if [[ $target == sluice ]] && ! proc_alive "$sluice_pid"; then
     describe_exit "$sluice_pid"
     sluice_problem "sluice $exit_text during the run (rep $rep)"
@@ -606,7 +493,7 @@ run_one() { # REP TARGET
     note "  last lines of the sysbench log ($keep-sysbench.log):"
     grep -v 'Ignoring error' "$log" | tail -n 8 | sed 's/^/    /' >&2 || true
   else
-    read -r 'R[queries]' 'R[qps]' 'R[tps]' 'R[p95_ms]' 'R[errors]' 'R[reconnects]' 'R[seconds]' <<<"$parsed"
+    read -r 'R[queries]' 'R[qps]' 'R[tps]' 'R[p95_ms]' 'R[errors]' 'R[reconnects]' 'R[seconds]' <<<"$sysbench_result"
     R[status]=ok
     record
     local verdict=''
@@ -650,18 +537,7 @@ run_one() { # REP TARGET
 # Report
 
 report() { # HEADER
-  awk -F, -v header="$1" -v cap="$cap" -v targets="${targets[*]}" '
-    function median(list,   n, a, i, j, t) {
-      n = split(list, a, " ")
-      if (n == 0) return ""
-      for (i = 2; i <= n; i++) {
-        t = a[i] + 0
-        for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-      }
-      return (n % 2) ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
-    function fmt(v, f) { return (v == "" || v == "-") ? "-" : sprintf(f, v) }
+  awk -F, -v header="$1" -v cap="$cap" -v targets="${targets[*]}" "$awk_table_functions"'
     function dash(v) { return (v == "" || v == "-") ? "—" : v }
     function add(t, k) { if (F(k) != "" && F(k) != "-") vals[t, k] = vals[t, k] " " F(k) }
     function F(name) { return $(col[name]) }
@@ -762,21 +638,10 @@ require sysbench mariadbd mariadb-install-db mariadb timeout awk curl getconf
 clk_tck=$(getconf CLK_TCK)
 ((do_build)) && require cmake
 run_id=$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$results_dir"
-[[ -f $results_dir/.gitignore ]] || printf '*.csv\n*.log\n' >"$results_dir/.gitignore"
+make_results_dir
 csv=$results_dir/ps-$run_id.csv
 
-if ((do_build)); then
-  note "building sluice (RelWithDebInfo) in $build_dir"
-  build_log=$(mktemp -t sluice-ps-build.XXXXXX)
-  if ! { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_TESTS=OFF &&
-    cmake --build "$build_dir" --target sluice -j"$(nproc)"; } >"$build_log" 2>&1; then
-    grep -E 'error|Error' "$build_log" | head -n 20 >&2 || tail -n 40 "$build_log" >&2
-    rm -f -- "$build_log"
-    die "building sluice failed (output above)"
-  fi
-  rm -f -- "$build_log"
-fi
+if ((do_build)); then build_targets sluice; fi
 [[ -x $sluice_bin ]] || die "no sluice binary at $sluice_bin (build it, or pass --sluice BIN)"
 
 # Which code was measured: the commit, plus the uncommitted changes (tracked and untracked
@@ -802,7 +667,7 @@ fi
 work=$(mktemp -d -t sluice-ps.XXXXXX)
 mkdir -p "$work/runs"
 
-start_database
+start_sysbench_database
 start_sluice || die "sluice did not start (see above)"
 prepare_tables
 
@@ -826,20 +691,7 @@ done
 
 # SIGTERM with no clients must end sluice promptly, with status 0.
 if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then
-  kill -TERM "$sluice_pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    proc_alive "$sluice_pid" || break
-    sleep 0.1
-  done
-  if proc_alive "$sluice_pid"; then
-    sluice_problem "sluice did not exit within 15s of SIGTERM with no clients connected; killed it"
-    kill -KILL "$sluice_pid" 2>/dev/null || true
-    wait "$sluice_pid" 2>/dev/null || true
-  else
-    describe_exit "$sluice_pid"
-    [[ $exit_text == "exited with status 0" ]] || sluice_problem "sluice $exit_text after SIGTERM"
-  fi
-  sluice_pid=
+  shutdown_sluice "with no clients connected" || sluice_problem "$shutdown_problem"
 fi
 
 report "$md_header"

@@ -4,19 +4,17 @@
 # What it measures and why: docs/BENCHMARKS.md. Options: bench/run.sh --help.
 set -euo pipefail
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-build_dir=$repo/build-bench
-results_dir=$repo/bench/results
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" bench bench/run.sh
 
 # ---------------------------------------------------------------------------------------------
-# Options
+# Options. The defaults, usage and set_option read like those of the other bench scripts because
+# the options are alike (--time, --reps, --cap, --sluice ...), not because logic is copied: they
+# stay here, whole, as this script's interface. The parsing is parse_options in bench/lib.sh.
 
 time_s=20
 reps=3
 cap=16
-do_build=1
-sluice_bin=$build_dir/daemon/sluice
 point_select_threads=1,32
 read_write_threads=32,256
 scenarios_arg=
@@ -53,37 +51,10 @@ Exit status: 0 when every run succeeded, 1 when any run failed (the tables are s
 EOF
 }
 
-bench_name=bench
-bench_script=bench/run.sh
-# shellcheck source=bench/lib.sh
-source "$script_dir/lib.sh"
-
-while (($#)); do
-  opt=$1
-  val=
-  case $opt in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --no-build)
-      do_build=0
-      shift
-      continue
-      ;;
-    --*=*)
-      val=${opt#*=}
-      opt=${opt%%=*}
-      shift
-      ;;
-    --time | --reps | --cap | --tables | --table-size | --haproxy-threads | --scenarios | --sluice | --threads-list)
-      (($# >= 2)) || usage_error "$opt needs a value"
-      val=$2
-      shift 2
-      ;;
-    --*) usage_error "unknown option '$opt'" ;;
-    *) usage_error "unexpected argument '$opt'" ;;
-  esac
+# parse_options (bench/lib.sh) hands over every option with its value. Alike in every bench
+# script on purpose: see "Options" above.
+set_option() { # OPT VALUE
+  local opt=$1 val=$2
   case $opt in
     --time) time_s=$val ;;
     --reps) reps=$val ;;
@@ -93,8 +64,7 @@ while (($#)); do
     --haproxy-threads) haproxy_threads=$val ;;
     --scenarios) scenarios_arg=$val ;;
     --sluice)
-      [[ -n $val ]] || usage_error "--sluice needs a path"
-      sluice_bin=$(realpath -m -- "$val")
+      path_option sluice_bin --sluice "$val"
       do_build=0
       ;;
     --threads-list)
@@ -109,11 +79,10 @@ while (($#)); do
       ;;
     *) usage_error "unknown option '$opt'" ;;
   esac
-done
+}
+parse_options "--time --reps --cap --tables --table-size --haproxy-threads --scenarios --sluice --threads-list" "$@"
 
-for pair in "time:$time_s" "reps:$reps" "cap:$cap" "tables:$tables" "table-size:$table_size"; do
-  is_count "${pair#*:}" || usage_error "--${pair%%:*} must be a positive whole number, got '${pair#*:}'"
-done
+check_counts "time:$time_s" "reps:$reps" "cap:$cap" "tables:$tables" "table-size:$table_size"
 [[ -z $haproxy_threads ]] || is_count "$haproxy_threads" ||
   usage_error "--haproxy-threads must be a positive whole number, got '$haproxy_threads'"
 is_count_list "$point_select_threads" ||
@@ -152,7 +121,6 @@ targets=(direct haproxy sluice)
 
 work=
 haproxy_pid=
-sluice_pid=
 sysbench_pid=
 
 sluice_problems=()  # sluice failures, repeated in the final summary
@@ -166,74 +134,47 @@ on_kill_after_grace() {
   fi
 }
 
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT INT TERM
-  stop_pid sysbench "$sysbench_pid" 5
-  stop_pid sluice "$sluice_pid" 10
-  stop_pid haproxy "$haproxy_pid" 10
-  stop_pid mariadbd "$db_pid" 60
-  [[ -n $work && -d $work ]] && rm -rf -- "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'note "interrupted; cleaning up"; exit 130' INT
-trap 'note "terminated; cleaning up"; exit 143' TERM
+clean_up_on_exit sysbench:sysbench_pid:5 sluice:sluice_pid:10 haproxy:haproxy_pid:10 mariadbd:db_pid:60
 
 # ---------------------------------------------------------------------------------------------
 # Servers
 
 haproxy_port=
-sluice_port=
 
-# MariaDB for sysbench (bench/lib.sh): room for every thread count, the sbtest database, the
-# sbtest account and sluice's backend account.
-start_database() {
-  start_mariadb 1000
-  db_sql "CREATE DATABASE sbtest;
-    CREATE USER 'sbtest'@'%' IDENTIFIED BY 'sbtest-pw';
-    GRANT ALL PRIVILEGES ON sbtest.* TO 'sbtest'@'%';
-    CREATE USER 'sluice'@'%' IDENTIFIED BY 'backend-pw';
-    GRANT ALL PRIVILEGES ON sbtest.* TO 'sluice'@'%';" ||
-    die "could not create the sbtest database and users"
+# spawn_haproxy DIR: one attempt of start_haproxy (see with_retries in bench/lib.sh).
+# shellcheck disable=SC2317  # called through with_retries
+spawn_haproxy() {
+  local dir=$1
+  haproxy_port=$(free_port)
+  {
+    echo "global"
+    echo "    maxconn 4096"
+    [[ -n $haproxy_threads ]] && echo "    nbthread $haproxy_threads"
+    echo "defaults"
+    echo "    mode tcp"
+    echo "    timeout connect 10s"
+    echo "    timeout client 1h"
+    echo "    timeout server 1h"
+    echo "frontend mysql_in"
+    echo "    bind 127.0.0.1:$haproxy_port"
+    echo "    default_backend mariadb"
+    echo "backend mariadb"
+    echo "    server db1 127.0.0.1:$db_port maxconn 4096"
+  } >"$dir/haproxy.cfg"
+  haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1 || {
+    cat "$dir/check.log" >&2
+    die "HAProxy rejected the generated configuration $dir/haproxy.cfg"
+  }
+  haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
+  haproxy_pid=$!
+  wait_port_or_stop haproxy haproxy_pid "$haproxy_port" 30 "$dir/haproxy.log" 5
 }
 
+# HAProxy in mode tcp in front of the MariaDB; dies if it does not serve a client.
 start_haproxy() {
-  local dir=$work/haproxy attempt
+  local dir=$work/haproxy
   mkdir -p "$dir"
-  for attempt in 1 2 3; do
-    haproxy_port=$(free_port)
-    {
-      echo "global"
-      echo "    maxconn 4096"
-      [[ -n $haproxy_threads ]] && echo "    nbthread $haproxy_threads"
-      echo "defaults"
-      echo "    mode tcp"
-      echo "    timeout connect 10s"
-      echo "    timeout client 1h"
-      echo "    timeout server 1h"
-      echo "frontend mysql_in"
-      echo "    bind 127.0.0.1:$haproxy_port"
-      echo "    default_backend mariadb"
-      echo "backend mariadb"
-      echo "    server db1 127.0.0.1:$db_port maxconn 4096"
-    } >"$dir/haproxy.cfg"
-    haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1 || {
-      cat "$dir/check.log" >&2
-      die "HAProxy rejected the generated configuration $dir/haproxy.cfg"
-    }
-    haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
-    haproxy_pid=$!
-    if wait_port haproxy "$haproxy_pid" "$haproxy_port" 30 "$dir/haproxy.log"; then
-      break
-    fi
-    stop_pid haproxy "$haproxy_pid" 5
-    haproxy_pid=
-    ((attempt < 3)) || die "HAProxy did not start (see above)"
-    note "retrying HAProxy on another port"
-  done
+  with_retries HAProxy spawn_haproxy "$dir" || die "HAProxy did not start (see above)"
   local err
   err=$(check_login "$haproxy_port") || die "cannot query MariaDB through HAProxy: $err"
   note "HAProxy on 127.0.0.1:$haproxy_port (pid $haproxy_pid)"
@@ -246,52 +187,11 @@ max_sluice_restarts=3
 
 # Starts sluice; on failure sets sluice_broken and returns 1 (the benchmark carries on without it).
 start_sluice() {
-  local dir=$work/sluice attempt err
-  mkdir -p "$dir"
-  for attempt in 1 2 3; do
-    sluice_port=$(free_port)
-    cat >"$dir/sluice.ini" <<EOF
-[sluice]
-listen = 127.0.0.1:$sluice_port
-pool_mode = transaction
-[backend]
-address = 127.0.0.1:$db_port
-user = sluice
-password = backend-pw
-max_connections = $cap
-[queue]
-timeout = 10s
-max_waiting = 10000
-[users]
-sbtest = sbtest-pw
-[log]
-level = warn
-[metrics]
-listen = 127.0.0.1:$(free_port)
-[admin]
-listen = 127.0.0.1:$(free_port)
-EOF
-    if ! err=$("$sluice_bin" --check-config "$dir/sluice.ini" 2>&1); then
-      sluice_broken="sluice rejected its configuration: $err"
-      return 1
-    fi
-    "$sluice_bin" --config "$dir/sluice.ini" >>"$dir/sluice.log" 2>&1 &
-    sluice_pid=$!
-    if wait_port sluice "$sluice_pid" "$sluice_port" 30 "$dir/sluice.log"; then
-      break
-    fi
-    stop_pid sluice "$sluice_pid" 5
-    sluice_pid=
-    if ((attempt == 3)); then
-      sluice_broken="sluice did not start (its log is saved with the results)"
-      return 1
-    fi
-    note "retrying sluice on another port"
-  done
-  if ! err=$(check_login "$sluice_port"); then
-    sluice_broken="login + SELECT 1 through sluice failed: $err"
-    stop_pid sluice "$sluice_pid" 5
-    sluice_pid=
+  local rc=0
+  launch_sluice 10s users.sbtest=sbtest-pw || rc=$?
+  ((rc != 1)) || sluice_error+=" (its log is saved with the results)"
+  if ((rc != 0)) || ! sluice_answers; then
+    sluice_broken=$sluice_error
     return 1
   fi
   note "sluice on 127.0.0.1:$sluice_port (pid $sluice_pid, max_connections=$cap)"
@@ -314,9 +214,9 @@ recover_sluice() {
   fi
   sluice_pid=
   sluice_problem "$why"
-  if [[ -s $work/sluice/sluice.log ]]; then
+  if [[ -s $sluice_log ]]; then
     note "last lines of sluice's log:"
-    tail -n 20 "$work/sluice/sluice.log" >&2 || true
+    tail -n 20 "$sluice_log" >&2 || true
   fi
   if ((sluice_restarts >= max_sluice_restarts)); then
     sluice_broken="$why (after $sluice_restarts restarts; no more)"
@@ -332,20 +232,8 @@ recover_sluice() {
 
 # MariaDB or HAProxy dying invalidates the baseline: abort.
 check_infrastructure() {
-  if ! proc_alive "$db_pid"; then
-    describe_exit "$db_pid"
-    note "mariadbd $exit_text; last lines of its log:"
-    tail -n 20 "$work/mariadb/err.log" >&2 || true
-    db_pid=
-    die "MariaDB died; aborting (runs so far are in $csv)"
-  fi
-  if ! proc_alive "$haproxy_pid"; then
-    describe_exit "$haproxy_pid"
-    note "haproxy $exit_text; last lines of its log:"
-    tail -n 20 "$work/haproxy/haproxy.log" >&2 || true
-    haproxy_pid=
-    die "HAProxy died; aborting (runs so far are in $csv)"
-  fi
+  abort_if_dead mariadbd db_pid "$work/mariadb/err.log" MariaDB
+  abort_if_dead haproxy haproxy_pid "$work/haproxy/haproxy.log" HAProxy
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -428,16 +316,8 @@ run_one() { # SCENARIO REP TARGET
 
   check_infrastructure
 
-  local parsed='' why=''
-  if ((rc == 124 || rc == 137)); then
-    why="sysbench did not finish within $((time_s + 60))s (hung statements?)"
-  elif ((rc > 128)); then
-    why="sysbench was killed by signal SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
-  elif ((rc != 0)); then
-    why="sysbench exited with status $rc: $({ grep -m1 -E 'FATAL|error' "$log" || true; } | cut -c1-200)"
-  elif ! parsed=$(parse_sysbench "$log"); then
-    why="could not parse the sysbench output"
-  fi
+  sysbench_outcome "$rc" "$log" $((time_s + 60))
+  local why=$sysbench_failure
   if [[ $target == sluice ]]; then
     if ! proc_alive "$sluice_pid"; then
       why="sluice died during the run${why:+; $why}"
@@ -463,7 +343,7 @@ run_one() { # SCENARIO REP TARGET
   fi
   recover_sluice "while the $target $scenario run (rep $rep) was going on"
   local q qps tps p95 errors reconnects secs
-  read -r q qps tps p95 errors reconnects secs <<<"$parsed"
+  read -r q qps tps p95 errors reconnects secs <<<"$sysbench_result"
   record "$scenario" "$rep" "$target" ok "" "$q" "$qps" "$tps" "$p95" "$errors" "$reconnects" \
     "$secs" "$proxy_ticks" "$db_ticks"
 }
@@ -475,18 +355,7 @@ report() {
   awk -F, -v scen="$(
     IFS=,
     echo "${scenarios[*]}"
-  )" -v header="$1" '
-    function median(list,   n, a, i, j, t) {
-      n = split(list, a, " ")
-      if (n == 0) return ""
-      for (i = 2; i <= n; i++) {
-        t = a[i] + 0
-        for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
-        a[j + 1] = t
-      }
-      return (n % 2) ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
-    function fmt(v, f) { return v == "" ? "-" : sprintf(f, v) }
+  )" -v header="$1" "$awk_table_functions"'
     function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "" : a / b }
     function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
     NR == 1 { next }
@@ -584,27 +453,16 @@ require sysbench haproxy mariadbd mariadb-install-db mariadb timeout awk getconf
 ((do_build)) && require cmake
 clk_tck=$(getconf CLK_TCK)
 run_id=$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$results_dir"
-[[ -f $results_dir/.gitignore ]] || printf '*.csv\n*.log\n' >"$results_dir/.gitignore"
+make_results_dir
 csv=$results_dir/$run_id.csv
 
-if ((do_build)); then
-  note "building sluice (RelWithDebInfo) in $build_dir"
-  build_log=$(mktemp -t sluice-bench-build.XXXXXX)
-  if ! { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_TESTS=OFF &&
-    cmake --build "$build_dir" --target sluice -j"$(nproc)"; } >"$build_log" 2>&1; then
-    tail -n 40 "$build_log" >&2
-    rm -f -- "$build_log"
-    die "building sluice failed (output above)"
-  fi
-  rm -f -- "$build_log"
-fi
+if ((do_build)); then build_targets sluice; fi
 [[ -x $sluice_bin ]] || die "no sluice binary at $sluice_bin (build it, or pass --sluice BIN)"
 
 work=$(mktemp -d -t sluice-bench.XXXXXX)
 mkdir -p "$work/runs"
 
-start_database
+start_sysbench_database
 start_haproxy
 if ! start_sluice; then
   sluice_problem "$sluice_broken"
@@ -612,8 +470,7 @@ if ! start_sluice; then
 fi
 prepare_tables
 
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -n $(git -C "$repo" status --porcelain 2>/dev/null) ]] && commit+=" + uncommitted changes"
+commit=$(measured_commit)
 sluice_version=$("$sluice_bin" --version 2>/dev/null || echo "sluice ?")
 md_header="Run $run_id: commit $commit, $sluice_version, sluice max_connections=$cap; $(nproc) CPUs shared by sysbench, proxy and MariaDB $(db_sql 'SELECT VERSION()'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); sysbench $(sysbench --version | awk '{ print $2 }'), text protocol, $tables tables x $table_size rows; medians of $reps alternated runs of ${time_s}s."
 
@@ -634,25 +491,16 @@ done
 
 # Graceful shutdown is part of the check: SIGTERM with no clients must end sluice promptly, with 0.
 if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then
-  kill -TERM "$sluice_pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    proc_alive "$sluice_pid" || break
-    sleep 0.1
-  done
-  if proc_alive "$sluice_pid"; then
-    [[ -n $sluice_sigterm_reported ]] ||
-      sluice_problem "sluice did not exit within 15s of SIGTERM with no clients connected; killed it"
-    kill -KILL "$sluice_pid" 2>/dev/null || true
-    wait "$sluice_pid" 2>/dev/null || true
-  else
-    describe_exit "$sluice_pid"
-    [[ $exit_text == "exited with status 0" ]] || sluice_problem "sluice $exit_text after SIGTERM"
+  shutdown_status=0
+  shutdown_sluice "with no clients connected" || shutdown_status=$?
+  # A sluice killed after SIGTERM was already reported then (on_kill_after_grace).
+  if ((shutdown_status == 2)) || { ((shutdown_status == 1)) && [[ -z $sluice_sigterm_reported ]]; }; then
+    sluice_problem "$shutdown_problem"
   fi
-  sluice_pid=
 fi
 
-if ((${#sluice_problems[@]})) && [[ -s $work/sluice/sluice.log ]]; then
-  cp "$work/sluice/sluice.log" "$results_dir/$run_id-sluice.log" || true
+if ((${#sluice_problems[@]})) && [[ -s $sluice_log ]]; then
+  cp "$sluice_log" "$results_dir/$run_id-sluice.log" || true
 fi
 
 report "$md_header"

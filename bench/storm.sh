@@ -4,12 +4,13 @@
 # What it shows and the latest result: docs/BENCHMARKS.md, "Storm". Options: bench/storm.sh --help.
 set -euo pipefail
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-build_dir=$repo/build-bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" storm bench/storm.sh
 
 # ---------------------------------------------------------------------------------------------
-# Options
+# Options. The defaults, usage and set_option read like those of the other bench scripts because
+# the options are alike (--time, --reps, --cap, --sluice ...), not because logic is copied: they
+# stay here, whole, as this script's interface. The parsing is parse_options in bench/lib.sh.
 
 clients=2000
 statements=3
@@ -18,9 +19,7 @@ db_max_connections=50
 cap=40
 clients_per_thread=50
 queue_timeout=10s
-do_build=1
-build_targets=(sluice storm_client)  # what --sluice / --storm-client leave to build
-sluice_bin=$build_dir/daemon/sluice
+to_build=(sluice storm_client) # what --sluice / --storm-client leave to build
 storm_bin=$build_dir/bench/storm_client
 
 usage() {
@@ -51,37 +50,10 @@ direct run is expected to fail), 1 otherwise, 2 on bad usage.
 EOF
 }
 
-bench_name=storm
-bench_script=bench/storm.sh
-# shellcheck source=bench/lib.sh
-source "$script_dir/lib.sh"
-
-while (($#)); do
-  opt=$1
-  val=
-  case $opt in
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    --no-build)
-      do_build=0
-      shift
-      continue
-      ;;
-    --*=*)
-      val=${opt#*=}
-      opt=${opt%%=*}
-      shift
-      ;;
-    --clients | --statements | --sleep | --db-max-connections | --cap | --queue-timeout | --clients-per-thread | --sluice | --storm-client)
-      (($# >= 2)) || usage_error "$opt needs a value"
-      val=$2
-      shift 2
-      ;;
-    --*) usage_error "unknown option '$opt'" ;;
-    *) usage_error "unexpected argument '$opt'" ;;
-  esac
+# parse_options (bench/lib.sh) hands over every option with its value. Alike in every bench
+# script on purpose: see "Options" above.
+set_option() { # OPT VALUE
+  local opt=$1 val=$2
   case $opt in
     --clients) clients=$val ;;
     --statements) statements=$val ;;
@@ -91,23 +63,20 @@ while (($#)); do
     --queue-timeout) queue_timeout=$val ;;
     --clients-per-thread) clients_per_thread=$val ;;
     --sluice)
-      [[ -n $val ]] || usage_error "--sluice needs a path"
-      sluice_bin=$(realpath -m -- "$val")
-      build_targets=("${build_targets[@]/sluice/}")
+      path_option sluice_bin --sluice "$val"
+      to_build=("${to_build[@]/sluice/}")
       ;;
     --storm-client)
-      [[ -n $val ]] || usage_error "--storm-client needs a path"
-      storm_bin=$(realpath -m -- "$val")
-      build_targets=("${build_targets[@]/storm_client/}")
+      path_option storm_bin --storm-client "$val"
+      to_build=("${to_build[@]/storm_client/}")
       ;;
     *) usage_error "unknown option '$opt'" ;;
   esac
-done
+}
+parse_options "--clients --statements --sleep --db-max-connections --cap --queue-timeout --clients-per-thread --sluice --storm-client" "$@"
 
-for pair in "clients:$clients" "statements:$statements" "db-max-connections:$db_max_connections" \
-  "cap:$cap" "clients-per-thread:$clients_per_thread"; do
-  is_count "${pair#*:}" || usage_error "--${pair%%:*} must be a positive whole number, got '${pair#*:}'"
-done
+check_counts "clients:$clients" "statements:$statements" "db-max-connections:$db_max_connections" \
+  "cap:$cap" "clients-per-thread:$clients_per_thread"
 [[ $statement_sleep =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
   usage_error "--sleep must be a number of seconds such as 0.05, got '$statement_sleep'"
 [[ $queue_timeout =~ ^[0-9]+(\.[0-9]+)?(ms|s|m)?$ ]] ||
@@ -119,83 +88,25 @@ done
 # Processes
 
 work=
-sluice_pid=
-sluice_log=
 
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-  local rc=$?
-  set +e
-  trap - EXIT INT TERM
-  stop_pid sluice "$sluice_pid" 10
-  stop_pid mariadbd "$db_pid" 60
-  [[ -n $work && -d $work ]] && rm -rf -- "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'note "interrupted; cleaning up"; exit 130' INT
-trap 'note "terminated; cleaning up"; exit 143' TERM
+clean_up_on_exit sluice:sluice_pid:10 mariadbd:db_pid:60
 
 # ---------------------------------------------------------------------------------------------
 # Servers
-
-sluice_port=
-metrics_port=
 
 # MariaDB with a small connection limit, the storm database, the storm account (clients, direct
 # and through sluice) and sluice's backend account.
 start_database() {
   start_mariadb "$db_max_connections"
-  db_sql "CREATE DATABASE storm;
-    CREATE USER 'storm'@'%' IDENTIFIED BY 'storm-pw';
-    GRANT ALL PRIVILEGES ON storm.* TO 'storm'@'%';
-    CREATE USER 'sluice'@'%' IDENTIFIED BY 'backend-pw';
-    GRANT ALL PRIVILEGES ON storm.* TO 'sluice'@'%';" ||
-    die "could not create the storm database and users"
+  create_bench_database storm storm-pw
 }
 
+# sluice (bench/lib.sh) that lets every client of the storm in; dies if it does not start.
 start_sluice() {
-  local dir=$work/sluice attempt err
-  mkdir -p "$dir"
-  sluice_log=$dir/sluice.log
-  for attempt in 1 2 3; do
-    sluice_port=$(free_port)
-    metrics_port=$(free_port)
-    cat >"$dir/sluice.ini" <<EOF
-[sluice]
-listen = 127.0.0.1:$sluice_port
-pool_mode = transaction
-[backend]
-address = 127.0.0.1:$db_port
-user = sluice
-password = backend-pw
-max_connections = $cap
-[queue]
-timeout = $queue_timeout
-max_waiting = 10000
-[limits]
-max_client_connections = 10000
-[users]
-storm = storm-pw
-[log]
-level = warn
-[metrics]
-listen = 127.0.0.1:$metrics_port
-[admin]
-listen = 127.0.0.1:$(free_port)
-EOF
-    err=$("$sluice_bin" --check-config "$dir/sluice.ini" 2>&1) ||
-      die "sluice rejected its configuration: $err"
-    "$sluice_bin" --config "$dir/sluice.ini" >>"$sluice_log" 2>&1 &
-    sluice_pid=$!
-    if wait_port sluice "$sluice_pid" "$sluice_port" 30 "$sluice_log"; then
-      break
-    fi
-    stop_pid sluice "$sluice_pid" 5
-    sluice_pid=
-    ((attempt < 3)) || die "sluice did not start (see above)"
-    note "retrying sluice on another port"
-  done
+  local rc=0
+  launch_sluice "$queue_timeout" limits.max_client_connections=10000 users.storm=storm-pw || rc=$?
+  ((rc != 2)) || die "$sluice_error"
+  ((rc == 0)) || die "sluice did not start (see above)"
   note "sluice on 127.0.0.1:$sluice_port (pid $sluice_pid, max_connections=$cap, queue timeout $queue_timeout)"
 }
 
@@ -204,14 +115,12 @@ EOF
 settle_database() {
   local i connected
   for ((i = 0; i < 300; i++)); do
-    connected=$(db_sql "SHOW GLOBAL STATUS LIKE 'Threads_connected'" | awk '{ print $2 }')
+    connected=$(db_status Threads_connected)
     ((connected <= 1)) && break
     sleep 0.1
   done
   db_sql "FLUSH STATUS"
 }
-
-db_status() { db_sql "SHOW GLOBAL STATUS LIKE '$1'" | awk '{ print $2 }'; }
 
 # ---------------------------------------------------------------------------------------------
 # Runs
@@ -244,19 +153,9 @@ run_storm() {
 require mariadbd mariadb-install-db mariadb timeout awk
 ((do_build)) && require cmake
 
-read -ra build_targets <<<"${build_targets[*]}"  # drop the emptied entries
-((${#build_targets[@]})) || do_build=0
-if ((do_build)); then
-  note "building ${build_targets[*]} (RelWithDebInfo) in $build_dir"
-  build_log=$(mktemp -t sluice-storm-build.XXXXXX)
-  if ! { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BUILD_TESTS=OFF &&
-    cmake --build "$build_dir" --target "${build_targets[@]}" -j"$(nproc)"; } >"$build_log" 2>&1; then
-    tail -n 40 "$build_log" >&2
-    rm -f -- "$build_log"
-    die "building failed (output above)"
-  fi
-  rm -f -- "$build_log"
-fi
+read -ra to_build <<<"${to_build[*]}" # drop the emptied entries
+((${#to_build[@]})) || do_build=0
+if ((do_build)); then build_targets "${to_build[@]}"; fi
 [[ -x $sluice_bin ]] || die "no sluice binary at $sluice_bin (build it, or pass --sluice BIN)"
 [[ -x $storm_bin ]] || die "no storm_client at $storm_bin (build it, or pass --storm-client BIN)"
 
@@ -280,25 +179,12 @@ if ! proc_alive "$sluice_pid"; then
   problems+=("sluice $exit_text during the storm")
   sluice_pid=
 else
-  kill -TERM "$sluice_pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do
-    proc_alive "$sluice_pid" || break
-    sleep 0.1
-  done
-  if proc_alive "$sluice_pid"; then
-    problems+=("sluice did not exit within 15s of SIGTERM after the storm; killed it")
-    stop_pid sluice "$sluice_pid" 1
-  else
-    describe_exit "$sluice_pid"
-    [[ $exit_text == "exited with status 0" ]] || problems+=("sluice $exit_text after SIGTERM")
-  fi
-  sluice_pid=
+  shutdown_sluice "after the storm" || problems+=("$shutdown_problem")
 fi
 [[ ${result[sluice.failed]} == 0 ]] ||
   problems+=("${result[sluice.failed]} of $clients clients failed through sluice (errors ${result[sluice.errors]})")
 
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -n $(git -C "$repo" status --porcelain 2>/dev/null) ]] && commit+=" + uncommitted changes"
+commit=$(measured_commit)
 sluice_version=$("$sluice_bin" --version 2>/dev/null || echo "sluice ?")
 echo
 echo "Markdown for docs/BENCHMARKS.md:"
@@ -328,8 +214,8 @@ if ((${#problems[@]})); then
   echo
   echo "SLUICE PROBLEMS:"
   printf '  - %s\n' "${problems[@]}"
-  if [[ -s $sluice_log ]] && mkdir -p "$repo/bench/results" &&
-    cp "$sluice_log" "$repo/bench/results/storm-sluice.log"; then
+  if [[ -s $sluice_log ]] && mkdir -p "$results_dir" &&
+    cp "$sluice_log" "$results_dir/storm-sluice.log"; then
     echo "  sluice's log: bench/results/storm-sluice.log"
   fi
   status=1
