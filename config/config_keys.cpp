@@ -181,6 +181,11 @@ const std::vector<config_key> table = {
        c.client_statement_memory = parse_size(v, k);
      },
      [](const config& c) { return size_text(c.client_statement_memory); }},
+    {"limits.large_command_memory", "size", change::set, true, false,
+     [](config& c, const std::string& v, const std::string& k) {
+       c.large_command_memory = parse_size(v, k);
+     },
+     [](const config& c) { return size_text(c.large_command_memory); }},
     {"log.level", "error | warn | info | debug", change::set, false, false,
      [](config& c, const std::string& v, const std::string& k) {
        const auto l = lower(v);

@@ -39,6 +39,7 @@ daemon::daemon(asio::io_context& io, config settings, std::string config_path,
   context_.settings = &settings_;
   context_.pool = &pool_;
   context_.health = &health_;
+  context_.large_frames.set_limit(settings_.large_command_memory);
 }
 
 daemon::~daemon() = default;
@@ -110,6 +111,7 @@ void daemon::apply(const config& next) {
   proxy::set_log_format(settings_.log_format);
   proxy::set_log_info_rate_limit(settings_.log_info_rate_limit);
   pool_.set_limits(settings_.pool);
+  context_.large_frames.set_limit(settings_.large_command_memory);
   upkeep_.round();
 }
 

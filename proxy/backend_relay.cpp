@@ -9,16 +9,24 @@ namespace sluice::proxy {
 
 using scan_state = protocol::response_scanner::state;
 
-awaitable<bool> relay_client_frames(client_connection& client, backend_connection& backend,
-                                    frames_end until, std::size_t max_packet) {
+awaitable<frames_relayed> relay_client_frames(client_connection& client,
+                                              backend_connection& backend, frames_end until,
+                                              std::size_t max_command) {
+  if (until == frames_end::short_frame) {
+    while (client.command_continues()) {
+      frame f;
+      const auto ec = co_await client.next_continuation(f, max_command);
+      if (ec == asio::error::message_size) co_return frames_relayed::too_large;
+      if (ec || co_await write_all(backend.socket, f.wire)) co_return frames_relayed::failed;
+    }
+    co_return frames_relayed::all;
+  }
   for (;;) {
     frame f;
-    if (co_await client.next_required(f, max_packet)) co_return false;
-    if (co_await write_all(backend.socket, f.wire)) co_return false;
-    const bool last = until == frames_end::empty_frame
-                          ? f.payload.empty()
-                          : f.payload.size() < protocol::max_packet_payload;
-    if (last) co_return true;
+    if (co_await client.next_required(f, protocol::max_packet_payload))
+      co_return frames_relayed::failed;
+    if (co_await write_all(backend.socket, f.wire)) co_return frames_relayed::failed;
+    if (f.payload.empty()) co_return frames_relayed::all;
   }
 }
 
@@ -48,7 +56,9 @@ awaitable<relay_result> relay_response(client_connection& client, backend_connec
       co_return result;
     }
     if (state == scan_state::local_infile) {
-      if (!co_await relay_client_frames(client, backend, frames_end::empty_frame, max_packet)) {
+      const frames_relayed file =
+          co_await relay_client_frames(client, backend, frames_end::empty_frame, max_packet);
+      if (file != frames_relayed::all) {
         result.end = relay_end::client_lost;
         co_return result;
       }

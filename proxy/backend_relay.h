@@ -33,8 +33,16 @@ enum class frames_end {
   empty_frame,  // LOCAL INFILE data: an empty packet ends it
 };
 
-// Relays client frames to the backend until `until`; false if either side failed.
-awaitable<bool> relay_client_frames(client_connection& client, backend_connection& backend,
-                                    frames_end until, std::size_t max_packet);
+enum class frames_relayed {
+  all,        // up to the end
+  failed,     // either side failed
+  too_large,  // the command grew beyond `max_command`: the backend holds part of it
+};
+
+// Relays client frames to the backend until `until`. A long command's frames count towards
+// `max_command` ([sluice] max_allowed_packet).
+awaitable<frames_relayed> relay_client_frames(client_connection& client,
+                                              backend_connection& backend, frames_end until,
+                                              std::size_t max_command);
 
 }  // namespace sluice::proxy

@@ -179,10 +179,7 @@ awaitable<void> command_loop(client_session& session) {
     frame f;
     const auto ec = co_await next_command(session, f);
     if (ec == asio::error::message_size) {
-      const error_reply too_large{protocol::server_error::net_packet_too_large, "08S01",
-                                  "Got a packet bigger than 'max_allowed_packet' bytes"};
-      co_await session.client().send_error(1, too_large);
-      log(log_level::info, session.subject(), "close reason=packet_too_large");
+      co_await session.reply_packet_too_large(1);
       co_return;
     }
     if (ec) co_return;
@@ -202,6 +199,17 @@ awaitable<void> command_loop(client_session& session) {
     }
     session.set_state(client_state::active);
     const outcome result = co_await dispatch(session, f);
+    // A command sluice answered itself may still have frames coming: they are read and dropped,
+    // never taken for commands.
+    if (result == outcome::keep_going && session.client().command_continues()) {
+      const std::size_t max_command = session.settings().max_allowed_packet;
+      const auto rest = co_await session.client().discard_continuation(max_command);
+      if (rest == asio::error::message_size) co_await session.reply_packet_too_large(1);
+      if (rest) {
+        session.set_state(client_state::idle);
+        co_return;
+      }
+    }
     session.set_state(client_state::idle);
     session.command_served();
     if (result == outcome::close) co_return;

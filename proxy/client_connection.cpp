@@ -1,6 +1,8 @@
 // Reading commands from a client and writing sluice's own packets to it.
 #include "proxy/client_connection.h"
 
+#include <algorithm>
+
 #include "protocol/constants.h"
 #include "protocol/frame.h"
 #include "protocol/generic_response.h"
@@ -8,7 +10,8 @@
 
 namespace sluice::proxy {
 
-client_connection::client_connection(tcp::socket socket) : socket_(std::move(socket)) {
+client_connection::client_connection(tcp::socket socket, frame_budget* budget)
+    : socket_(std::move(socket)), reader_(16 * 1024, budget) {
   error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   address_ = ec ? "unknown" : remote.address().to_string();
@@ -17,7 +20,37 @@ client_connection::client_connection(tcp::socket socket) : socket_(std::move(soc
 }
 
 awaitable<error_code> client_connection::next_command(frame& out, std::size_t max_payload) {
-  co_return co_await reader_.next(socket_, out, max_payload, &owed_read_, false);
+  // A command's first frame is at most a packet's payload; the whole command is counted below.
+  const std::size_t first_frame_limit =
+      std::min<std::size_t>(max_payload, protocol::max_packet_payload);
+  const auto ec = co_await reader_.next(socket_, out, first_frame_limit, &owed_read_, false);
+  command_bytes_ = ec ? 0 : out.payload.size();
+  command_continues_ = !ec && out.payload.size() == protocol::max_packet_payload;
+  co_return ec;
+}
+
+awaitable<error_code> client_connection::next_continuation(frame& out, std::size_t max_command) {
+  const auto ec =
+      co_await reader_.next(socket_, out, protocol::max_packet_payload, &owed_read_, true);
+  if (ec) {
+    command_continues_ = false;
+    co_return ec;
+  }
+  command_bytes_ += out.payload.size();
+  command_continues_ = out.payload.size() == protocol::max_packet_payload;
+  if (command_bytes_ > max_command) {
+    command_continues_ = false;
+    co_return asio::error::message_size;
+  }
+  co_return error_code{};
+}
+
+awaitable<error_code> client_connection::discard_continuation(std::size_t max_command) {
+  while (command_continues_) {
+    frame ignored;
+    if (auto ec = co_await next_continuation(ignored, max_command)) co_return ec;
+  }
+  co_return error_code{};
 }
 
 awaitable<error_code> client_connection::next_required(frame& out, std::size_t max_payload) {

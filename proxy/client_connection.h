@@ -17,7 +17,7 @@ namespace sluice::proxy {
 
 class client_connection {
  public:
-  explicit client_connection(tcp::socket socket);
+  client_connection(tcp::socket socket, frame_budget* budget);
 
   tcp::socket& socket() noexcept { return socket_; }
   const std::string& address() const noexcept { return address_; }  // the peer's IP
@@ -27,9 +27,17 @@ class client_connection {
   // The next command frame; between commands the client owes nothing (no deadline), but once a
   // frame began, its rest is owed (client_read_timeout).
   awaitable<error_code> next_command(frame& out, std::size_t max_payload);
-  // A frame the protocol says the client must send now: an auth reply, a continuation frame,
-  // LOCAL INFILE data (client_read_timeout, or the login timeout while logging in).
+  // A frame the protocol says the client must send now: an auth reply, LOCAL INFILE data
+  // (client_read_timeout).
   awaitable<error_code> next_required(frame& out, std::size_t max_payload);
+  // The command just read goes on in further frames (its last frame so far was 0xFFFFFF bytes).
+  bool command_continues() const noexcept { return command_continues_; }
+  // The command's next frame; message_size once the whole command exceeds `max_command` bytes
+  // ([sluice] max_allowed_packet counts the whole command, not its first frame).
+  awaitable<error_code> next_continuation(frame& out, std::size_t max_command);
+  // Reads and drops the rest of a command sluice answers itself, so that none of its frames is
+  // ever read as a command of its own.
+  awaitable<error_code> discard_continuation(std::size_t max_command);
   // The client's answer to an authentication request (login timeout).
   awaitable<error_code> next_auth_reply(frame& out, std::size_t max_payload);
   std::size_t buffered() const noexcept { return reader_.buffered(); }
@@ -60,6 +68,8 @@ class client_connection {
   peer_wait owed_read_;
   peer_wait owed_write_;
   peer_wait owed_auth_;
+  bool command_continues_ = false;
+  std::size_t command_bytes_ = 0;
   std::vector<std::uint8_t> out_;  // small packets sluice writes itself
 };
 

@@ -25,7 +25,9 @@ constexpr auto drain_grace_for_new_clients = std::chrono::seconds(2);
 }  // namespace
 
 client_session::client_session(tcp::socket socket, proxy_context& context)
-    : context_(context), id_(context.next_client_id++), client_(std::move(socket)) {
+    : context_(context),
+      id_(context.next_client_id++),
+      client_(std::move(socket), &context.large_frames) {
   ++context_.connections_by_address[client_.address()];
   ++context_.clients_by_state[static_cast<std::size_t>(state_)];
   registration_ = context_.sessions.insert(context_.sessions.end(), this);
@@ -228,7 +230,17 @@ awaitable<outcome> client_session::run_on_backend(command_context& command,
     bool sent = !co_await write_all(b.socket, wire);
     if (sent && continues) {
       // A command of 16 MiB or more continues in further frames.
-      sent = co_await relay_client_frames(client_, b, frames_end::short_frame, max_packet);
+      const std::size_t max_command = settings().max_allowed_packet;
+      const frames_relayed rest =
+          co_await relay_client_frames(client_, b, frames_end::short_frame, max_command);
+      if (rest == frames_relayed::too_large) {
+        // The backend got part of the command: it cannot serve anyone. As MySQL does, the
+        // client gets 1153 and the connection ends.
+        drop_backend("command_too_large");
+        co_await reply_packet_too_large(command.reply_seq);
+        co_return outcome::close;
+      }
+      sent = rest == frames_relayed::all;
     }
     relay_result relayed;
     if (sent) {
@@ -369,6 +381,13 @@ awaitable<outcome> client_session::reply_eof(std::uint8_t sequence_id) {
 awaitable<outcome> client_session::reply_error(std::uint8_t sequence_id, const error_reply& error) {
   const bool sent = co_await client_.send_error(sequence_id, error);
   co_return sent ? outcome::keep_going : outcome::close;
+}
+
+awaitable<void> client_session::reply_packet_too_large(std::uint8_t sequence_id) {
+  const error_reply too_large{protocol::server_error::net_packet_too_large, "08S01",
+                              "Got a packet bigger than 'max_allowed_packet' bytes"};
+  co_await client_.send_error(sequence_id, too_large);
+  log(log_level::info, subject(), "close reason=packet_too_large");
 }
 
 // ---- Ends and interventions --------------------------------------------------------------------

@@ -127,6 +127,8 @@ class client_session {
   awaitable<outcome> reply_eof(std::uint8_t sequence_id);
   // An ERR to the client; the session goes on unless the client is gone.
   awaitable<outcome> reply_error(std::uint8_t sequence_id, const error_reply& error);
+  // 1153: the command was larger than [sluice] max_allowed_packet (the connection then ends).
+  awaitable<void> reply_packet_too_large(std::uint8_t sequence_id);
 
   // ---- Ends and interventions (admin port, upkeep, KILL, drain) ----
   // Closes the client connection with a logged reason; a running statement is killed on its

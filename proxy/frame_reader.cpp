@@ -11,8 +11,33 @@
 
 namespace sluice::proxy {
 
-frame_reader::frame_reader(std::size_t initial_capacity)
-    : buffer_(initial_capacity), initial_capacity_(initial_capacity) {}
+frame_reader::frame_reader(std::size_t initial_capacity, frame_budget* budget)
+    : buffer_(initial_capacity), initial_capacity_(initial_capacity), budget_(budget) {}
+
+frame_reader::~frame_reader() {
+  release_reservation();
+}
+
+void frame_reader::release_reservation() noexcept {
+  if (budget_ && reserved_ > 0) budget_->release(reserved_);
+  reserved_ = 0;
+}
+
+awaitable<void> frame_reader::reserve(std::size_t frame_size) {
+  if (!budget_ || frame_size <= frame_budget::small_frame) co_return;
+  if (budget_->try_reserve(frame_size)) {
+    reserved_ = frame_size;
+    co_return;
+  }
+  // Rare (large commands beyond the budget at once): a short poll keeps the common path free of
+  // any waiter bookkeeping.
+  asio::steady_timer retry(co_await asio::this_coro::executor);
+  while (!budget_->try_reserve(frame_size)) {
+    retry.expires_after(std::chrono::milliseconds(20));
+    co_await retry.async_wait(use_nothrow);
+  }
+  reserved_ = frame_size;
+}
 
 bool frame_reader::release_while_idle(tcp::socket& socket) {
   if (!idle_wait_ || release_requested_ || buffer_.empty()) return false;
@@ -61,6 +86,7 @@ awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
 
 awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::size_t max_payload,
                                          peer_wait* stalled, bool required) {
+  release_reservation();  // the frame returned last is consumed
   if (next_ == end_) {
     next_ = end_ = 0;
     // A large frame grew the buffer; give the memory back once it is consumed.
@@ -85,7 +111,11 @@ awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::s
     co_return asio::error::message_size;
   }
   const std::size_t total = protocol::frame_header_size + header.payload_length;
-  if (end_ - next_ < total && stalled) stalled->begin();
+  if (end_ - next_ < total) {
+    if (stalled) stalled->end();
+    co_await reserve(header.payload_length);
+    if (stalled) stalled->begin();
+  }
   ec = co_await fill(socket, total, stalled);
   if (stalled) stalled->end();
   if (ec) co_return ec;

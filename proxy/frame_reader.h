@@ -12,6 +12,27 @@
 
 namespace sluice::proxy {
 
+// Memory for large frames, shared by every client: a frame above `small_frame` bytes is read only
+// once its size is reserved here, so clients that send (or announce) large commands and stall
+// cannot together make sluice hold more than the limit. One frame is always admitted alone.
+class frame_budget {
+ public:
+  static constexpr std::size_t small_frame = 256 * 1024;
+  explicit frame_budget(std::size_t limit = 32 * 1024 * 1024) : limit_(limit) {}
+  void set_limit(std::size_t limit) noexcept { limit_ = limit; }
+  bool try_reserve(std::size_t n) noexcept {
+    if (reserved_ != 0 && reserved_ + n > limit_) return false;
+    reserved_ += n;
+    return true;
+  }
+  void release(std::size_t n) noexcept { reserved_ -= n; }
+  std::size_t reserved() const noexcept { return reserved_; }
+
+ private:
+  std::size_t limit_;
+  std::size_t reserved_ = 0;
+};
+
 struct frame {
   std::uint8_t sequence_id = 0;
   std::span<const std::uint8_t> payload;  // valid until the next read
@@ -21,7 +42,10 @@ struct frame {
 
 class frame_reader {
  public:
-  explicit frame_reader(std::size_t initial_capacity = 16 * 1024);
+  explicit frame_reader(std::size_t initial_capacity = 16 * 1024, frame_budget* budget = nullptr);
+  ~frame_reader();
+  frame_reader(const frame_reader&) = delete;
+  frame_reader& operator=(const frame_reader&) = delete;
 
   // Reads the next frame. Frames longer than `max_payload` are refused with message_size.
   // `stalled` is marked while the peer owes bytes: the rest of a frame it began, or, when
@@ -38,6 +62,10 @@ class frame_reader {
 
  private:
   awaitable<error_code> fill(tcp::socket& socket, std::size_t want, peer_wait* stalled);
+  // Waits until a large frame's size is reserved in the budget (not the client's fault: no
+  // deadline runs meanwhile).
+  awaitable<void> reserve(std::size_t frame_size);
+  void release_reservation() noexcept;
 
   std::vector<std::uint8_t> buffer_;
   std::size_t initial_capacity_;
@@ -45,6 +73,8 @@ class frame_reader {
   std::size_t end_ = 0;     // end of received bytes
   bool idle_wait_ = false;  // next() waits for a frame and nothing is buffered
   bool release_requested_ = false;
+  frame_budget* budget_;
+  std::size_t reserved_ = 0;  // the budget this reader holds for the frame it returned last
 };
 
 }  // namespace sluice::proxy

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "proxy/backend_pool.h"
 #include "proxy/client_state.h"
+#include "proxy/frame_reader.h"
 #include "proxy/health.h"
 #include "session/collations.h"
 
@@ -28,6 +29,8 @@ struct proxy_context {
   std::list<client_session*> sessions;
   // Clients per state, kept by client_session's one transition function.
   client_state_counts clients_by_state{};
+  // What all clients' partly received large commands may hold ([limits] large_command_memory).
+  frame_budget large_frames;
   // Client connections by source address and by authenticated user (for the [limits]).
   std::map<std::string, std::size_t, std::less<>> connections_by_address;
   std::map<std::string, std::size_t, std::less<>> connections_by_user;

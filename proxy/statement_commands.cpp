@@ -432,9 +432,17 @@ awaitable<outcome> send_long_data(client_session& session, const frame& f) {
       }
       backend_connection& b = session.backend();
       bool sent = !co_await write_all(b.socket, wire);
-      if (sent && continues)
-        sent = co_await relay_client_frames(session.client(), b, frames_end::short_frame,
-                                            protocol::max_packet_payload);
+      if (sent && continues) {
+        const std::size_t max_command = session.settings().max_allowed_packet;
+        const frames_relayed rest =
+            co_await relay_client_frames(session.client(), b, frames_end::short_frame, max_command);
+        if (rest == frames_relayed::too_large) {
+          session.drop_backend("command_too_large");
+          co_await session.reply_packet_too_large(1);
+          co_return outcome::close;
+        }
+        sent = rest == frames_relayed::all;
+      }
       if (!sent) {
         session.drop_backend("backend_lost");
         error = error_reply{sluice_error::backend_lost, "08S01",
