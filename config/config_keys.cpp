@@ -1,238 +1,285 @@
 // The key table. Defaults live in `struct config`; the table says how each key reads and prints.
 #include "config/config_keys.h"
 
+#include <utility>
+
 #include "config/config_values.h"
 
 namespace sluice {
 namespace {
 
-std::size_t positive(std::uint64_t n, const std::string& key) {
-  if (n == 0) throw config_error(key + ": must be at least 1");
-  return static_cast<std::size_t>(n);
-}
-
-std::optional<endpoint> parse_optional_endpoint(const std::string& v, const std::string& key) {
-  if (v.empty() || lower(v) == "off") return std::nullopt;
-  return parse_endpoint(v, key);
-}
-
 using change = key_change;
+using std::chrono::milliseconds;
 
-// One line per key. The lambdas are the key's parser and printer.
-const std::vector<config_key> table = {
-    {"sluice.listen", "endpoint", change::restart, false, false,
-     [](config& c, const std::string& v, const std::string& k) { c.listen = parse_endpoint(v, k); },
-     [](const config& c) { return endpoint_text(c.listen); }},
-    {"sluice.pool_mode", "transaction | session", change::reload, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       const auto m = lower(v);
-       if (m == "transaction")
-         c.pool_mode = pool_mode::transaction;
-       else if (m == "session")
-         c.pool_mode = pool_mode::session;
-       else
-         throw config_error(k + ": expected transaction or session, got '" + v + "'");
-     },
-     [](const config& c) {
-       return std::string(c.pool_mode == pool_mode::transaction ? "transaction" : "session");
-     }},
-    {"sluice.shutdown_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.shutdown_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.shutdown_timeout); }},
-    {"sluice.max_allowed_packet", "size", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.max_allowed_packet = parse_size(v, k);
-       if (c.max_allowed_packet < 1024) throw config_error(k + ": must be at least 1K");
-     },
-     [](const config& c) { return size_text(c.max_allowed_packet); }},
-    {"sluice.so_reuseport", "on/off", change::restart, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.so_reuseport = parse_bool(v, k);
-     },
-     [](const config& c) { return std::string(c.so_reuseport ? "on" : "off"); }},
-    {"backend.address", "endpoint", change::restart, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.backend = parse_endpoint(v, k);
-     },
-     [](const config& c) { return endpoint_text(c.backend); }},
-    {"backend.user", "text", change::restart, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       if (v.empty()) throw config_error(k + ": must not be empty");
-       c.backend_user = v;
-     },
-     [](const config& c) { return c.backend_user; }},
-    {"backend.password", "text", change::restart, false, true,
-     [](config& c, const std::string& v, const std::string&) { c.backend_password = v; },
-     [](const config& c) { return c.backend_password; }},
-    {"backend.max_connections", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.max_connections = positive(parse_unsigned(v, k), k);
-     },
-     [](const config& c) { return std::to_string(c.pool.max_connections); }},
-    {"backend.min_idle", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.min_idle = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.pool.min_idle); }},
-    {"backend.connect_timeout", "duration", change::restart, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.connect_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.connect_timeout); }},
-    {"backend.idle_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.idle_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.pool.idle_timeout); }},
-    {"backend.max_lifetime", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.max_lifetime = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.pool.max_lifetime); }},
-    {"backend.max_prepared_statements", "count", change::restart, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.max_prepared_statements = positive(parse_unsigned(v, k), k);
-     },
-     [](const config& c) { return std::to_string(c.max_prepared_statements); }},
-    {"queue.timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.queue_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.pool.queue_timeout); }},
-    {"queue.max_waiting", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.max_waiting = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.pool.max_waiting); }},
-    {"queue.max_waiting_per_user", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.max_waiting_per_user = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.max_waiting_per_user); }},
-    {"backend.reserve_connections", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.reserve_connections = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.pool.reserve_connections); }},
-    {"backend.reserve_after", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.reserve_after = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.pool.reserve_after); }},
-    {"backend.connect_rate", "rate", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.pool.connect_rate = parse_rate(v, k);
-     },
-     [](const config& c) { return rate_text(c.pool.connect_rate); }},
-    {"limits.max_client_connections", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.max_client_connections = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.max_client_connections); }},
-    {"limits.max_connections_per_user", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.max_connections_per_user = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.max_connections_per_user); }},
-    {"limits.max_connections_per_address", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.max_connections_per_address = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.max_connections_per_address); }},
-    {"limits.client_idle_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.client_idle_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.client_idle_timeout); }},
-    {"limits.idle_in_transaction_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.idle_in_transaction_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.idle_in_transaction_timeout); }},
-    {"limits.query_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.query_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.query_timeout); }},
-    {"limits.client_read_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.client_read_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.client_read_timeout); }},
-    {"limits.client_write_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.client_write_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.client_write_timeout); }},
-    {"limits.login_timeout", "duration", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.login_timeout = parse_duration(v, k);
-     },
-     [](const config& c) { return duration_text(c.login_timeout); }},
-    {"limits.max_pending_logins", "count", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.max_pending_logins = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.max_pending_logins); }},
-    {"limits.client_statement_memory", "size", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.client_statement_memory = parse_size(v, k);
-     },
-     [](const config& c) { return size_text(c.client_statement_memory); }},
-    {"limits.large_command_memory", "size", change::set, true, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.large_command_memory = parse_size(v, k);
-     },
-     [](const config& c) { return size_text(c.large_command_memory); }},
-    {"log.level", "error | warn | info | debug", change::set, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       const auto l = lower(v);
-       if (l == "error")
-         c.log = log_level::error;
-       else if (l == "warn" || l == "warning")
-         c.log = log_level::warn;
-       else if (l == "info")
-         c.log = log_level::info;
-       else if (l == "debug")
-         c.log = log_level::debug;
-       else
-         throw config_error(k + ": expected error, warn, info or debug, got '" + v + "'");
-     },
-     [](const config& c) { return std::string(to_string(c.log)); }},
-    {"log.format", "plain | json", change::reload, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       const auto f = lower(v);
-       if (f == "plain")
-         c.log_format = log_format::plain;
-       else if (f == "json")
-         c.log_format = log_format::json;
-       else
-         throw config_error(k + ": expected plain or json, got '" + v + "'");
-     },
-     [](const config& c) {
-       return std::string(c.log_format == log_format::json ? "json" : "plain");
-     }},
-    {"log.info_rate_limit", "count", change::set, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.log_info_rate_limit = parse_unsigned(v, k);
-     },
-     [](const config& c) { return std::to_string(c.log_info_rate_limit); }},
-    {"metrics.listen", "endpoint or off", change::restart, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.metrics_listen = parse_optional_endpoint(v, k);
-     },
-     [](const config& c) { return endpoint_text(c.metrics_listen); }},
-    {"admin.listen", "endpoint or off", change::restart, false, false,
-     [](config& c, const std::string& v, const std::string& k) {
-       c.admin_listen = parse_optional_endpoint(v, k);
-     },
-     [](const config& c) { return endpoint_text(c.admin_listen); }},
-    {"admin.password", "text", change::reload, false, true,
-     [](config& c, const std::string& v, const std::string&) { c.admin_password = v; },
-     [](const config& c) { return c.admin_password; }},
+// What a key is for the table: its place in the file, when it changes, and whether SHOW LIMITS
+// lists it. `Get` reads the field it sets from a config (const or not: a generic lambda).
+struct key_place {
+  std::string_view name;
+  change when;
+  bool limit = false;
 };
+
+template <class Get>
+config_key duration_key(key_place at, Get get) {
+  return {at.name,
+          "duration",
+          at.when,
+          at.limit,
+          false,
+          [get](config& c, const std::string& v, const std::string& k) {
+            get(c) = parse_duration(v, k);
+          },
+          [get](const config& c) { return duration_text(get(c)); }};
+}
+
+// A whole number; `minimum` 1 refuses 0 ("must be at least 1").
+template <class Get>
+config_key count_key(key_place at, Get get, std::uint64_t minimum = 0) {
+  return {at.name,
+          "count",
+          at.when,
+          at.limit,
+          false,
+          [get, minimum](config& c, const std::string& v, const std::string& k) {
+            const std::uint64_t n = parse_unsigned(v, k);
+            if (n < minimum)
+              throw config_error(k + ": must be at least " + std::to_string(minimum));
+            get(c) = static_cast<std::remove_reference_t<decltype(get(c))>>(n);
+          },
+          [get](const config& c) { return std::to_string(get(c)); }};
+}
+
+template <class Get>
+config_key size_key(key_place at, Get get, std::size_t minimum = 0) {
+  return {at.name,
+          "size",
+          at.when,
+          at.limit,
+          false,
+          [get, minimum](config& c, const std::string& v, const std::string& k) {
+            const std::size_t n = parse_size(v, k);
+            if (n < minimum) throw config_error(k + ": must be at least " + size_text(minimum));
+            get(c) = n;
+          },
+          [get](const config& c) { return size_text(get(c)); }};
+}
+
+template <class Get>
+config_key endpoint_key(key_place at, Get get) {
+  return {at.name,
+          "endpoint",
+          at.when,
+          at.limit,
+          false,
+          [get](config& c, const std::string& v, const std::string& k) {
+            get(c) = parse_endpoint(v, k);
+          },
+          [get](const config& c) { return endpoint_text(get(c)); }};
+}
+
+// An endpoint, or "off" (or empty) to turn the listener off.
+template <class Get>
+config_key optional_endpoint_key(key_place at, Get get) {
+  return {at.name,
+          "endpoint or off",
+          at.when,
+          at.limit,
+          false,
+          [get](config& c, const std::string& v, const std::string& k) {
+            if (v.empty() || lower(v) == "off")
+              get(c).reset();
+            else
+              get(c) = parse_endpoint(v, k);
+          },
+          [get](const config& c) { return endpoint_text(get(c)); }};
+}
+
+template <class Get>
+config_key text_key(key_place at, Get get, bool secret, bool required = false) {
+  return {at.name,
+          "text",
+          at.when,
+          at.limit,
+          secret,
+          [get, required](config& c, const std::string& v, const std::string& k) {
+            if (required && v.empty()) throw config_error(k + ": must not be empty");
+            get(c) = v;
+          },
+          [get](const config& c) { return get(c); }};
+}
+
+template <class Get>
+config_key on_off_key(key_place at, Get get) {
+  return {
+      at.name,
+      "on/off",
+      at.when,
+      at.limit,
+      false,
+      [get](config& c, const std::string& v, const std::string& k) { get(c) = parse_bool(v, k); },
+      [get](const config& c) { return std::string(get(c) ? "on" : "off"); }};
+}
+
+template <class Get>
+config_key rate_key(key_place at, Get get) {
+  return {
+      at.name,
+      "rate",
+      at.when,
+      at.limit,
+      false,
+      [get](config& c, const std::string& v, const std::string& k) { get(c) = parse_rate(v, k); },
+      [get](const config& c) { return rate_text(get(c)); }};
+}
+
+// One of a few words, each naming a value (a value prints as the first word naming it).
+template <class E, class Get>
+config_key choice_key(key_place at, std::string_view expected,
+                      std::vector<std::pair<std::string, E>> words, Get get) {
+  return {at.name,
+          expected,
+          at.when,
+          at.limit,
+          false,
+          [get, words, expected](config& c, const std::string& v, const std::string& k) {
+            const std::string word = lower(v);
+            for (const auto& [w, value] : words) {
+              if (w != word) continue;
+              get(c) = value;
+              return;
+            }
+            throw config_error(k + ": expected " + std::string(expected) + ", got '" + v + "'");
+          },
+          [get, words](const config& c) {
+            for (const auto& [w, value] : words)
+              if (value == get(c)) return w;
+            return std::string();
+          }};
+}
+
+// One entry per key, in the order deploy/sluice.ini lists them.
+const std::vector<config_key>& table() {
+  static const std::vector<config_key> keys = {
+      endpoint_key(
+          {"sluice.listen", change::restart}, [](auto& c) -> auto& { return c.listen; }),
+      choice_key<pool_mode>(
+          {"sluice.pool_mode", change::reload}, "transaction or session",
+          {{"transaction", pool_mode::transaction}, {"session", pool_mode::session}},
+          [](auto& c) -> auto& { return c.pool_mode; }),
+      duration_key(
+          {"sluice.shutdown_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.shutdown_timeout; }),
+      size_key(
+          {"sluice.max_allowed_packet", change::set, true},
+          [](auto& c) -> auto& { return c.max_allowed_packet; }, 1024),
+      on_off_key(
+          {"sluice.so_reuseport", change::restart},
+          [](auto& c) -> auto& { return c.so_reuseport; }),
+      endpoint_key(
+          {"backend.address", change::restart}, [](auto& c) -> auto& { return c.backend; }),
+      text_key(
+          {"backend.user", change::restart}, [](auto& c) -> auto& { return c.backend_user; }, false,
+          true),
+      text_key(
+          {"backend.password", change::restart},
+          [](auto& c) -> auto& { return c.backend_password; }, true),
+      count_key(
+          {"backend.max_connections", change::set, true},
+          [](auto& c) -> auto& { return c.pool.max_connections; }, 1),
+      count_key(
+          {"backend.min_idle", change::set, true},
+          [](auto& c) -> auto& { return c.pool.min_idle; }),
+      duration_key(
+          {"backend.connect_timeout", change::restart},
+          [](auto& c) -> auto& { return c.connect_timeout; }),
+      duration_key(
+          {"backend.idle_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.pool.idle_timeout; }),
+      duration_key(
+          {"backend.max_lifetime", change::set, true},
+          [](auto& c) -> auto& { return c.pool.max_lifetime; }),
+      count_key(
+          {"backend.max_prepared_statements", change::restart, true},
+          [](auto& c) -> auto& { return c.max_prepared_statements; }, 1),
+      duration_key(
+          {"queue.timeout", change::set, true},
+          [](auto& c) -> auto& { return c.pool.queue_timeout; }),
+      count_key(
+          {"queue.max_waiting", change::set, true},
+          [](auto& c) -> auto& { return c.pool.max_waiting; }),
+      count_key(
+          {"queue.max_waiting_per_user", change::set, true},
+          [](auto& c) -> auto& { return c.max_waiting_per_user; }),
+      count_key(
+          {"backend.reserve_connections", change::set, true},
+          [](auto& c) -> auto& { return c.pool.reserve_connections; }),
+      duration_key(
+          {"backend.reserve_after", change::set, true},
+          [](auto& c) -> auto& { return c.pool.reserve_after; }),
+      rate_key(
+          {"backend.connect_rate", change::set, true},
+          [](auto& c) -> auto& { return c.pool.connect_rate; }),
+      count_key(
+          {"limits.max_client_connections", change::set, true},
+          [](auto& c) -> auto& { return c.max_client_connections; }),
+      count_key(
+          {"limits.max_connections_per_user", change::set, true},
+          [](auto& c) -> auto& { return c.max_connections_per_user; }),
+      count_key(
+          {"limits.max_connections_per_address", change::set, true},
+          [](auto& c) -> auto& { return c.max_connections_per_address; }),
+      duration_key(
+          {"limits.client_idle_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.client_idle_timeout; }),
+      duration_key(
+          {"limits.idle_in_transaction_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.idle_in_transaction_timeout; }),
+      duration_key(
+          {"limits.query_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.query_timeout; }),
+      duration_key(
+          {"limits.client_read_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.client_read_timeout; }),
+      duration_key(
+          {"limits.client_write_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.client_write_timeout; }),
+      duration_key(
+          {"limits.login_timeout", change::set, true},
+          [](auto& c) -> auto& { return c.login_timeout; }),
+      count_key(
+          {"limits.max_pending_logins", change::set, true},
+          [](auto& c) -> auto& { return c.max_pending_logins; }),
+      size_key(
+          {"limits.client_statement_memory", change::set, true},
+          [](auto& c) -> auto& { return c.client_statement_memory; }),
+      size_key(
+          {"limits.large_command_memory", change::set, true},
+          [](auto& c) -> auto& { return c.large_command_memory; }),
+      choice_key<log_level>(
+          {"log.level", change::set}, "error, warn, info or debug",
+          {{"info", log_level::info},
+           {"error", log_level::error},
+           {"warn", log_level::warn},
+           {"warning", log_level::warn},
+           {"debug", log_level::debug}},
+          [](auto& c) -> auto& { return c.log; }),
+      choice_key<log_format>(
+          {"log.format", change::reload}, "plain or json",
+          {{"plain", log_format::plain}, {"json", log_format::json}},
+          [](auto& c) -> auto& { return c.log_format; }),
+      count_key(
+          {"log.info_rate_limit", change::set},
+          [](auto& c) -> auto& { return c.log_info_rate_limit; }),
+      optional_endpoint_key(
+          {"metrics.listen", change::restart}, [](auto& c) -> auto& { return c.metrics_listen; }),
+      optional_endpoint_key(
+          {"admin.listen", change::restart}, [](auto& c) -> auto& { return c.admin_listen; }),
+      text_key(
+          {"admin.password", change::reload}, [](auto& c) -> auto& { return c.admin_password; },
+          true),
+  };
+  return keys;
+}
 
 }  // namespace
 
@@ -249,11 +296,11 @@ std::string_view to_string(key_change change) noexcept {
 }
 
 const std::vector<config_key>& config_keys() {
-  return table;
+  return table();
 }
 
 const config_key* find_config_key(std::string_view name) {
-  for (const config_key& key : table)
+  for (const config_key& key : table())
     if (key.name == name) return &key;
   return nullptr;
 }
@@ -269,8 +316,8 @@ config with_setting(const config& base, const std::string& key, const std::strin
 
 std::vector<std::pair<std::string, std::string>> describe_config(const config& c) {
   std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(table.size());
-  for (const config_key& key : table) {
+  out.reserve(table().size());
+  for (const config_key& key : table()) {
     std::string value = key.show(c);
     if (key.secret && !value.empty()) value = "***";
     out.emplace_back(std::string(key.name), std::move(value));
@@ -280,14 +327,14 @@ std::vector<std::pair<std::string, std::string>> describe_config(const config& c
 
 std::vector<std::string> restart_only_changes(const config& running, const config& next) {
   std::vector<std::string> changed;
-  for (const config_key& key : table)
+  for (const config_key& key : table())
     if (key.change == key_change::restart && key.show(running) != key.show(next))
       changed.emplace_back(key.name);
   return changed;
 }
 
 config keep_restart_only(const config& running, config next) {
-  for (const config_key& key : table)
+  for (const config_key& key : table())
     if (key.change == key_change::restart)
       key.apply(next, key.show(running), std::string(key.name));
   return next;

@@ -4,6 +4,7 @@
 // sample-config test all read this table, so they cannot disagree.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,8 +28,8 @@ struct config_key {
   key_change change;
   bool limit;   // listed by SHOW LIMITS
   bool secret;  // shown as "***" when set
-  void (*apply)(config& c, const std::string& value, const std::string& key);  // throws
-  std::string (*show)(const config& c);  // parses back to the same value
+  std::function<void(config& c, const std::string& value, const std::string& key)> apply;  // throws
+  std::function<std::string(const config& c)> show;  // parses back to the same value
 };
 
 // In the order deploy/sluice.ini lists them.

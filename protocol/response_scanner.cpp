@@ -115,12 +115,7 @@ void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint64
       if (--columns_left_ == 0) phase_ = phase::column_eof;
       return;
     case phase::column_eof:
-      if (!is_eof(head, length)) {
-        state_ = state::malformed;
-        return;
-      }
-      read_eof_status(head);
-      if (state_ == state::malformed) return;
+      if (!expect_eof(head, length)) return;
       // A cursor was opened (COM_STMT_EXECUTE with a cursor type): rows come with COM_STMT_FETCH.
       if (status_flags_ & server_status::cursor_exists)
         state_ = state::done;
@@ -144,12 +139,7 @@ void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint64
       if (--params_left_ == 0) phase_ = phase::param_eof;
       return;
     case phase::param_eof:
-      if (!is_eof(head, length)) {
-        state_ = state::malformed;
-        return;
-      }
-      read_eof_status(head);
-      if (state_ == state::malformed) return;
+      if (!expect_eof(head, length)) return;
       if (prepare_columns_ > 0)
         phase_ = phase::prepare_columns;
       else
@@ -166,6 +156,15 @@ void response_scanner::on_packet(std::span<const std::uint8_t> head, std::uint64
       on_eof(head, false);
       return;
   }
+}
+
+bool response_scanner::expect_eof(std::span<const std::uint8_t> head, std::uint64_t length) {
+  if (!is_eof(head, length)) {
+    state_ = state::malformed;
+    return false;
+  }
+  read_eof_status(head);
+  return state_ != state::malformed;
 }
 
 void response_scanner::on_first_packet(std::span<const std::uint8_t> head, std::uint64_t length) {

@@ -86,6 +86,8 @@ class response_scanner {
   void on_eof(std::span<const std::uint8_t> head, bool may_continue);
   void on_err(std::span<const std::uint8_t> head);
   void read_eof_status(std::span<const std::uint8_t> head);
+  // The EOF that ends definitions: false (the stream malformed) when it is not one.
+  bool expect_eof(std::span<const std::uint8_t> head, std::uint64_t length);
   void after_prepare_ok();
   std::size_t capture_limit(std::uint32_t length) const noexcept;
 

@@ -108,16 +108,11 @@ awaitable<outcome> dispatch(client_session& session, const frame& f) {
       co_return co_await session.reply_ok(reply_seq);
     case command::query:
       co_return co_await query(session, f, reply_seq);
-    case command::init_db: {
-      command_context command{reply_seq, shape::single, {}, {}};
-      co_return co_await forward(session, f, command);
-    }
+    case command::init_db:
+    case command::statistics:
     case command::field_list: {
-      command_context command{reply_seq, shape::field_list, {}, {}};
-      co_return co_await forward(session, f, command);
-    }
-    case command::statistics: {
-      command_context command{reply_seq, shape::single, {}, {}};
+      const shape answer = cmd == command::field_list ? shape::field_list : shape::single;
+      command_context command{reply_seq, answer, {}, {}};
       co_return co_await forward(session, f, command);
     }
     case command::set_option: {

@@ -40,6 +40,23 @@ std::string statement_cache_key(const session::session_vars& vars, std::string_v
   return key;
 }
 
+// The client's statement command as the backend must get it: its statement id replaced by the
+// backend's. A command of 16 MiB or more keeps its first frame's length (the client's further
+// frames follow as sent).
+std::vector<std::uint8_t> with_backend_id(const frame& f, std::span<const std::uint8_t> payload,
+                                          std::uint32_t backend_id) {
+  std::vector<std::uint8_t> rewritten(payload.begin(), payload.end());
+  protocol::set_statement_id(rewritten, backend_id);
+  if (f.payload.size() < protocol::max_packet_payload) {
+    std::vector<std::uint8_t> wire;
+    protocol::append_packets(wire, rewritten, f.sequence_id);
+    return wire;
+  }
+  // The first frame's header as the client sent it, then the rewritten payload.
+  rewritten.insert(rewritten.begin(), f.wire.begin(), f.wire.begin() + protocol::frame_header_size);
+  return rewritten;
+}
+
 // The sluice statement id a statement command names (0: none, as no statement has that id).
 std::uint32_t statement_id_in(client_session& session, const frame& f) {
   const auto id = protocol::statement_id_of(f.payload);
@@ -290,10 +307,7 @@ awaitable<outcome> execute_statement(client_session& session, const frame& f) {
   if (on_backend.error) co_return co_await session.reply_error(reply_seq, *on_backend.error);
   backend_statement* prepared = on_backend.statement;
   // Re-executing closes the cursor the statement had open.
-  if (tracked.cursor_statement == client_id) {
-    tracked.cursor_statement.reset();
-    tracked.pins.set_cursor_open(false);
-  }
+  tracked.close_cursor(client_id);
   // Long data already waits in the backend's statement (the client stayed pinned to it); the
   // execute uses it up.
   tracked.set_long_data(*statement, false);
@@ -302,17 +316,10 @@ awaitable<outcome> execute_statement(client_session& session, const frame& f) {
   const std::span<const std::uint8_t> types =
       rebind ? std::span<const std::uint8_t>(statement->param_types)
              : std::span<const std::uint8_t>();
-  std::vector<std::uint8_t> payload =
+  const std::vector<std::uint8_t> payload =
       protocol::rewrite_stmt_execute(f.payload, *head, prepared->id, types);
   prepared->bound_types = statement->param_types;
-  std::vector<std::uint8_t> wire;
-  if (continues) {
-    // Over 16 MiB: the first frame keeps its length; the client's further frames follow as sent.
-    wire.insert(wire.end(), f.wire.begin(), f.wire.begin() + 4);
-    wire.insert(wire.end(), payload.begin(), payload.end());
-  } else {
-    protocol::append_packets(wire, payload, f.sequence_id);
-  }
+  const std::vector<std::uint8_t> wire = with_backend_id(f, payload, prepared->id);
   if (head->opens_cursor()) command.facts.cursor_request = client_id;
   // The server runs a statement in the schema it was prepared in, switching there and back,
   // which it reports as a change of session state.
@@ -336,10 +343,7 @@ awaitable<outcome> fetch_statement(client_session& session, const frame& f) {
         "The statement (" + std::to_string(client_id) + ") has no open cursor."};
     co_return co_await session.reply_error(reply_seq, no_cursor);
   }
-  std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
-  protocol::set_statement_id(payload, prepared->id);
-  std::vector<std::uint8_t> wire;
-  protocol::append_packets(wire, payload, f.sequence_id);
+  const std::vector<std::uint8_t> wire = with_backend_id(f, f.payload, prepared->id);
   command_context command{reply_seq, shape::fetch, {}, {}};
   command.facts.cursor_request = client_id;
   command.facts.fetching = true;
@@ -358,14 +362,8 @@ awaitable<outcome> reset_statement(client_session& session, const frame& f) {
   if (session.holds_backend() && (cursor_open || statement->long_data_on_backend)) {
     // Its cursor or its long data is on the held backend: the server resets it there.
     if (backend_statement* prepared = session.backend().statements.find(statement->cache_key)) {
-      std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
-      protocol::set_statement_id(payload, prepared->id);
-      std::vector<std::uint8_t> wire;
-      protocol::append_packets(wire, payload, f.sequence_id);
-      if (cursor_open) {
-        tracked.cursor_statement.reset();
-        tracked.pins.set_cursor_open(false);
-      }
+      const std::vector<std::uint8_t> wire = with_backend_id(f, f.payload, prepared->id);
+      tracked.close_cursor(client_id);
       tracked.set_long_data(*statement, false);
       command_context command{reply_seq, shape::single, {}, {}};
       co_return co_await session.run_on_backend(command, wire, false);
@@ -388,10 +386,7 @@ awaitable<outcome> close_statement(client_session& session, const frame& f) {
     // cached for other clients.
     statement->long_data_on_backend = true;
     co_await drop_long_data(session, *statement);
-    if (cursor_open) {
-      tracked.cursor_statement.reset();
-      tracked.pins.set_cursor_open(false);
-    }
+    tracked.close_cursor(client_id);
     session.release_if_free();
   }
   tracked.statements.erase(client_id);
@@ -421,15 +416,8 @@ awaitable<outcome> send_long_data(client_session& session, const frame& f) {
     if (on_backend.close) co_return outcome::close;
     error = on_backend.error;
     if (!error) {
-      std::vector<std::uint8_t> payload(f.payload.begin(), f.payload.end());
-      protocol::set_statement_id(payload, on_backend.statement->id);
-      std::vector<std::uint8_t> wire;
-      if (continues) {
-        wire.insert(wire.end(), f.wire.begin(), f.wire.begin() + 4);
-        wire.insert(wire.end(), payload.begin(), payload.end());
-      } else {
-        protocol::append_packets(wire, payload, f.sequence_id);
-      }
+      const std::vector<std::uint8_t> wire =
+          with_backend_id(f, f.payload, on_backend.statement->id);
       backend_connection& b = session.backend();
       bool sent = !co_await write_all(b.socket, wire);
       if (sent && continues) {

@@ -4,15 +4,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sql/sql_lexer.h"
+
 namespace sluice::session {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 void append_assignment(std::string& sql, std::string_view name, std::string_view value_sql) {
   sql += sql.empty() ? "SET " : ", ";
@@ -83,7 +78,8 @@ std::string charset_value_sql(const std::string& value, int variable,
     if (!names) return "DEFAULT";
     return sql_string_literal(variable == 3 ? names->collation : names->charset);
   }
-  if (value.empty() || lower(value) == "null") return "NULL";  // character_set_results may be NULL
+  if (value.empty() || sql::equals_keyword(value, "NULL"))
+    return "NULL";  // character_set_results may be NULL
   return sql_string_literal(value);
 }
 

@@ -72,6 +72,12 @@ struct tracked_session {
   }
   // The backend is gone: whatever the client held there went with it.
   void forget_backend_state();
+  // The statement's cursor is closed (if it had the open one).
+  void close_cursor(std::uint32_t statement_id) {
+    if (cursor_statement != statement_id) return;
+    cursor_statement.reset();
+    pins.set_cursor_open(false);
+  }
   // Long data of `statement` is now on the held backend (or no longer): keeps the pin in step.
   void set_long_data(client_statement& statement, bool on_backend);
   // Login, COM_RESET_CONNECTION, COM_CHANGE_USER: the session starts over.
