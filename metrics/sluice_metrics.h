@@ -48,8 +48,8 @@ inline constexpr std::array<std::string_view, 13> pin_reasons = {
 inline constexpr std::array<std::string_view, 7> close_reasons = {
     "idle_timeout", "max_lifetime",     "variant_swap", "cap_lowered",
     "shutdown",     "reserve_returned", "broken"};
-inline constexpr std::array<std::string_view, 6> timeout_kinds = {
-    "client_idle", "idle_in_transaction", "query", "login", "client_read", "client_write"};
+inline constexpr std::array<std::string_view, 7> timeout_kinds = {
+    "client_idle", "idle_in_transaction", "query", "login", "client_read", "client_write", "wait"};
 
 class sluice_metrics {
   // Declared first: the metric references below are built from them.

@@ -130,34 +130,54 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
 }
 
 // information_schema.COLLATIONS as a table by id.
-awaitable<boost::system::result<session::collation_table, std::string>> read_collation_table(
-    backend_connection& c) {
+// The rows of one of sluice's own small queries, or why there are none.
+awaitable<boost::system::result<std::vector<protocol::text_row>, std::string>> query_rows(
+    backend_connection& c, std::string_view sql) {
   std::vector<std::uint8_t> framed;
-  append_command(
-      framed, protocol::command::query,
-      "SELECT ID, COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLLATIONS");
-  if (auto ec = co_await write_all(c.socket, framed))
-    co_return "reading collations: " + ec.message();
+  append_command(framed, protocol::command::query, sql);
+  if (auto ec = co_await write_all(c.socket, framed)) co_return ec.message();
   std::vector<std::uint8_t> response;
   if (!co_await read_response(c, protocol::response_scanner::shape::query, response))
-    co_return std::string("reading collations: the connection failed");
-  if (c.scanner.ended_with_error()) co_return "reading collations: " + c.scanner.error_message();
+    co_return std::string("the connection failed");
+  if (c.scanner.ended_with_error()) co_return c.scanner.error_message();
   auto rows = protocol::decode_text_resultset(response);
   if (!rows || c.scanner.status_flags() & protocol::server_status::more_results_exists)
-    co_return std::string("reading collations: an unexpected answer");
-  session::collation_table table;
-  for (const auto& row : *rows) {
+    co_return std::string("an unexpected answer");
+  co_return std::move(*rows);
+}
+
+std::uint64_t number_or(const std::optional<std::string>& text, std::uint64_t fallback) {
+  if (!text) return fallback;
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  return ec == std::errc() && end == text->data() + text->size() ? n : fallback;
+}
+
+// What the server gives a new session: information_schema.COLLATIONS and its idle timeouts.
+awaitable<boost::system::result<session::server_defaults, std::string>> learn_server_defaults(
+    backend_connection& c) {
+  session::server_defaults defaults;
+  auto collations = co_await query_rows(
+      c, "SELECT ID, COLLATION_NAME, CHARACTER_SET_NAME FROM information_schema.COLLATIONS");
+  if (!collations) co_return "reading collations: " + collations.error();
+  for (const auto& row : *collations) {
     if (row.size() != 3 || !row[0] || !row[1] || !row[2]) continue;
-    unsigned id = 0;
-    const auto [end, ec] = std::from_chars(row[0]->data(), row[0]->data() + row[0]->size(), id);
-    if (ec != std::errc() || id > 0xFFFF) continue;
-    table.add(static_cast<std::uint16_t>(id), *row[1], *row[2]);
+    const std::uint64_t id = number_or(row[0], 0x10000);
+    if (id > 0xFFFF) continue;
+    defaults.collations.add(static_cast<std::uint16_t>(id), *row[1], *row[2]);
   }
-  co_return table;
+  auto timeouts =
+      co_await query_rows(c, "SELECT @@global.wait_timeout, @@global.interactive_timeout");
+  if (!timeouts) co_return "reading idle timeouts: " + timeouts.error();
+  if (timeouts->size() == 1 && (*timeouts)[0].size() == 2) {
+    defaults.wait_timeout = number_or((*timeouts)[0][0], defaults.wait_timeout);
+    defaults.interactive_timeout = number_or((*timeouts)[0][1], defaults.interactive_timeout);
+  }
+  co_return defaults;
 }
 
 awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
-    const backend_login& login, int variant, std::uint64_t id, bool read_collations) {
+    const backend_login& login, int variant, std::uint64_t id, bool learn_server) {
   auto executor = co_await asio::this_coro::executor;
   error_code ec;
   const auto address = asio::ip::make_address(login.address.host, ec);
@@ -218,10 +238,10 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   conn->vars.multi_statements = true;
   opened_backend opened{std::move(conn), greeting->server_version, greeting->character_set,
                         std::nullopt};
-  if (read_collations) {
-    auto table = co_await read_collation_table(*opened.connection);
-    if (!table) co_return table.error();
-    opened.collations = std::move(*table);
+  if (learn_server) {
+    auto defaults = co_await learn_server_defaults(*opened.connection);
+    if (!defaults) co_return defaults.error();
+    opened.server = std::move(*defaults);
   }
   co_return opened;
 }
@@ -233,10 +253,10 @@ int variant_of(std::uint32_t client_capabilities) noexcept {
 }
 
 awaitable<boost::system::result<opened_backend, std::string>> open_backend(
-    const backend_login& login, int variant, std::uint64_t id, bool read_collations) {
+    const backend_login& login, int variant, std::uint64_t id, bool learn_server) {
   asio::steady_timer deadline(co_await asio::this_coro::executor);
   deadline.expires_after(login.connect_timeout);
-  auto outcome = co_await (connect_and_login(login, variant, id, read_collations) ||
+  auto outcome = co_await (connect_and_login(login, variant, id, learn_server) ||
                            deadline.async_wait(use_nothrow));
   if (outcome.index() == 1)
     co_return "no connection within connect_timeout (" +

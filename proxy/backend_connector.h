@@ -14,7 +14,7 @@
 #include "config/config.h"
 #include "proxy/asio_types.h"
 #include "proxy/backend_connection.h"
-#include "session/collations.h"
+#include "session/server_defaults.h"
 
 namespace sluice::proxy {
 
@@ -33,15 +33,15 @@ struct opened_backend {
   backend_ptr connection;
   std::string server_version;
   std::uint8_t server_collation = 0;  // the greeting's character set: the server's default
-  // The server's collations, when asked for (the pool learns them once).
-  std::optional<session::collation_table> collations;
+  // What the server gives new sessions, when asked for (the pool learns it once).
+  std::optional<session::server_defaults> server;
 };
 
 // TCP connect, handshake, authentication and session-tracker setup, within connect_timeout;
-// with `read_collations`, also information_schema.COLLATIONS. Fails with a message fit for logs
+// with `learn_server`, also the server's session defaults. Fails with a message fit for logs
 // (never shown to unauthenticated clients).
 awaitable<boost::system::result<opened_backend, std::string>> open_backend(
-    const backend_login& login, int variant, std::uint64_t id, bool read_collations = false);
+    const backend_login& login, int variant, std::uint64_t id, bool learn_server = false);
 
 // COM_CHANGE_USER as the same user without a default schema: the only way to drop one.
 // Resets the whole session. Returns an error message on failure.

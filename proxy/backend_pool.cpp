@@ -169,9 +169,9 @@ void backend_pool::open_connection(int variant) {
         co_await asio::post(executor_, asio::use_awaitable);
         const std::uint64_t id = next_backend_id_++;
         const auto started = clock::now();
-        // The first connection also learns the server's collations, before any client uses it.
-        const bool read_collations = !collations_known_;
-        auto opened = co_await open_backend(login_, variant, id, read_collations);
+        // The first connection also learns the server's defaults, before any client uses it.
+        const bool learn_server = !server_known_;
+        auto opened = co_await open_backend(login_, variant, id, learn_server);
         if (!*alive) {
           if (opened) close_backend(*opened->connection);
           co_return;
@@ -197,9 +197,9 @@ void backend_pool::open_connection(int variant) {
         lost_since_connect_ = false;
         if (server_version_.empty()) server_version_ = opened->server_version;
         if (server_collation_ == 0) server_collation_ = opened->server_collation;
-        if (opened->collations && !collations_known_) {
-          collations_ = std::move(*opened->collations);
-          collations_known_ = true;
+        if (opened->server && !server_known_) {
+          server_defaults_ = std::move(*opened->server);
+          server_known_ = true;
         }
         auto& c = *opened->connection;
         log(log_level::debug, c.subject(), "connected server_thread_id=", c.server_thread_id);

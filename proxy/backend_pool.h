@@ -60,8 +60,12 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   void set_limits(const pool::pool_limits& limits);
   // How long the oldest waiting statement has waited.
   std::chrono::milliseconds oldest_wait() const;
-  // The server's collations, learnt with the first backend connection (empty until then).
-  const session::collation_table& collations() const noexcept { return collations_; }
+  // What the server gives new sessions, learnt with the first backend connection (its defaults,
+  // and no collations, until then).
+  const session::server_defaults& server_defaults() const noexcept { return server_defaults_; }
+  const session::collation_table& collations() const noexcept {
+    return server_defaults_.collations;
+  }
   // The server's version string, as the first backend handshake reported it.
   const std::string& server_version() const noexcept { return server_version_; }
   // The server's default collation id from its greeting (0 until a backend connected): sluice's
@@ -91,8 +95,8 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   std::uint64_t next_backend_id_ = 1;
   std::string server_version_;
   std::uint8_t server_collation_ = 0;
-  session::collation_table collations_;
-  bool collations_known_ = false;
+  session::server_defaults server_defaults_;
+  bool server_known_ = false;
   bool ever_connected_ = false;
   pool::time_point last_failure_logged_{};
   bool lost_since_connect_ = false;

@@ -250,6 +250,7 @@ awaitable<bool> log_in(client_session& session) {
   const std::string schema = (client.capabilities & cap::connect_with_db) ? response->database : "";
   session.tracked().start_over(schema, session.login_collation,
                                (client.capabilities & cap::multi_statements) != 0);
+  session.start_session_timeouts();
   session.become_user(response->username);
   session.set_state(client_state::idle);
   log(log_level::info, session.subject(), "login");
@@ -295,6 +296,7 @@ awaitable<outcome> change_user(client_session& session, const frame& f) {
   session.login_collation = collation;
   session.tracked().start_over(request->database, session.login_collation,
                                (client.capabilities & cap::multi_statements) != 0);
+  session.start_session_timeouts();
   session.become_user(request->username);
   log(log_level::info, session.subject(), "change_user");
   co_return co_await session.reply_ok(sequence_id);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 
 #include "protocol/constants.h"
 #include "proxy/backend_commands.h"
@@ -89,6 +90,27 @@ milliseconds client_session::running_for(pool::time_point now) const {
 milliseconds client_session::waited(pool::time_point now) const {
   if (state_ != client_state::waiting) return milliseconds(0);
   return duration_cast<milliseconds>(now - state_since_);
+}
+
+std::chrono::seconds client_session::wait_timeout() const {
+  const auto& system = tracked_.vars.system;
+  if (const auto it = system.find("wait_timeout"); it != system.end()) {
+    std::uint64_t seconds = 0;
+    const std::string& text = it->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec == std::errc() && end == text.data() + text.size())
+      return std::chrono::seconds(static_cast<std::int64_t>(seconds));
+  }
+  const std::uint64_t server_default = context_.pool->server_defaults().wait_timeout;
+  return std::chrono::seconds(static_cast<std::int64_t>(server_default));
+}
+
+void client_session::start_session_timeouts() {
+  const session::server_defaults& server = pool().server_defaults();
+  if (!(client_.capabilities & protocol::capability::interactive) ||
+      server.interactive_timeout == server.wait_timeout)
+    return;
+  tracked_.vars.system["wait_timeout"] = std::to_string(server.interactive_timeout);
 }
 
 // ---- The backend -------------------------------------------------------------------------------

@@ -75,6 +75,12 @@ class client_session {
   std::chrono::milliseconds running_for(pool::time_point now) const;
   // How long the current command has waited for a backend (zero unless waiting).
   std::chrono::milliseconds waited(pool::time_point now) const;
+  // The client's own session wait_timeout: how long the server would let it idle before closing
+  // it (the value it set, or what the server gives a new session).
+  std::chrono::seconds wait_timeout() const;
+  // At login and change of user: an interactive client's session starts with the server's
+  // interactive_timeout as its wait_timeout, as the server does it.
+  void start_session_timeouts();
 
   // ---- What the session shares and holds ----
   proxy_context& context() noexcept { return context_; }

@@ -114,6 +114,10 @@ void upkeep::enforce_timeouts() {
         to_close.emplace_back(c, "idle_in_transaction");
       } else if (exceeded(idle, s.client_idle_timeout)) {
         to_close.emplace_back(c, "client_idle");
+      } else if (exceeded(idle, c->wait_timeout())) {
+        // Its own session's wait_timeout: the server would close it now, so sluice does (as
+        // MariaDB, without an error packet), and drivers' "gone away" handling works the same.
+        to_close.emplace_back(c, "wait");
       } else if (idle >= release_buffers_after) {
         c->client().release_buffer_while_idle();
       }
