@@ -102,7 +102,10 @@ else
 fi
 
 unset ASAN_OPTIONS UBSAN_OPTIONS
-if stage "build (clang-16)" env CXX=clang++-16 CC=clang-16 build "$root/build-clang" \
+# The compilers are cmake arguments, not environment: `build` is a shell function, which `env`
+# cannot run.
+clang=(-DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_C_COMPILER=clang-16)
+if stage "build (clang-16)" build "$root/build-clang" "${clang[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   stage "tests (clang-16)" run_ctest "$root/build-clang" || true
 else
@@ -111,7 +114,7 @@ fi
 
 # The fuzz targets (libFuzzer, clang-16, ASan+UBSan), each for a short fixed budget over its
 # corpus; bench/fuzz.sh runs them for long.
-if stage "build (fuzz targets)" env CXX=clang++-16 CC=clang-16 build "$root/build-fuzz" \
+if stage "build (fuzz targets)" build "$root/build-fuzz" "${clang[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON; then
   stage "fuzz (short)" run_ctest "$root/build-fuzz" || true
 else
