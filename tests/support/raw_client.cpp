@@ -79,6 +79,26 @@ bool raw_client::send_bytes(std::span<const std::uint8_t> bytes) {
   return true;
 }
 
+std::size_t raw_client::send_until_stuck(std::span<const std::uint8_t> bytes,
+                                         std::chrono::milliseconds stall) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n =
+        ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) break;
+    pollfd p{fd_, POLLOUT, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(stall.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0 || (p.revents & (POLLERR | POLLHUP))) break;
+  }
+  return sent;
+}
+
 bool raw_client::send_packet(std::uint8_t sequence_id, std::span<const std::uint8_t> payload) {
   std::vector<std::uint8_t> framed;
   protocol::append_packets(framed, payload, sequence_id);

@@ -46,6 +46,11 @@ class raw_client {
   // Bytes as they are (no framing); false when the peer closed.
   bool send_bytes(std::span<const std::uint8_t> bytes);
   bool send_packet(std::uint8_t sequence_id, std::span<const std::uint8_t> payload);
+  // Bytes as they are, for as long as the peer takes them: stops when nothing more could be sent
+  // for `stall` (the peer stopped reading and the buffers between are full) or the peer closed.
+  // Returns how many were sent; never blocks longer than `stall` without progress.
+  std::size_t send_until_stuck(std::span<const std::uint8_t> bytes,
+                               std::chrono::milliseconds stall = std::chrono::milliseconds(300));
   bool send_command(std::uint8_t command, std::string_view body, std::uint8_t sequence_id = 0);
   // The next packet, or nullopt when the peer closed or `timeout` passed.
   std::optional<raw_packet> read_packet(
