@@ -280,6 +280,30 @@ TEST_F(HostileMemoryTest, LongDataGoesToTheBackendAndNotIntoSluicesMemory) {
   EXPECT_TRUE(sluice().running());
 }
 
+// Two statements of the same text, prepared by one client, each with its own long data. The
+// server keeps long data per statement, and so did the old release (in its own memory); now the
+// data goes to the backend's statement, and sluice shares one backend statement between all
+// statements of the same text (its statement cache): unless it keeps them apart, both statements'
+// long data lands in that one backend statement, the first execute sees both (2 MiB) and the
+// second none (NULL).
+TEST_F(HostileMemoryTest, LongDataOfTwoStatementsWithTheSameTextStaysApart) {
+  start();
+  auto client = connect_app();
+  long_data_statement first(*client, length_and_md5_sql(0));
+  long_data_statement second(*client, length_and_md5_sql(0));
+  ASSERT_NO_THROW(first.send(long_data_chunk(1, 0)));
+  ASSERT_NO_THROW(second.send(long_data_chunk(2, 0)));
+  md5_digest first_md5, second_md5;
+  first_md5.add(long_data_chunk(1, 0));
+  second_md5.add(long_data_chunk(2, 0));
+  std::vector<std::string> first_row, second_row;
+  ASSERT_NO_THROW(first_row = first.execute());
+  ASSERT_NO_THROW(second_row = second.execute());
+  EXPECT_EQ(first_row, (std::vector<std::string>{std::to_string(one_mib), first_md5.hex()}));
+  EXPECT_EQ(second_row, (std::vector<std::string>{std::to_string(one_mib), second_md5.hex()}));
+  EXPECT_TRUE(sluice().running());
+}
+
 // Statement texts of about 10 KiB under client_statement_memory = 64K: a few fit (3 as sluice
 // counts a text twice, as the text and as the key it is shared under; 6 at most), the next is
 // refused with 7008 naming the limit, the client's statements keep working, closing one makes
@@ -392,6 +416,34 @@ TEST_F(HostileMemoryTest, LargeCommandsStalledMidFrameStayWithinLargeCommandMemo
   std::cout << "SELECT 1 beside them: median " << median_ms << " ms, slowest " << slowest_ms
             << " ms\n";
   EXPECT_LT(median_ms, 100);
+  EXPECT_TRUE(sluice().running());
+}
+
+// Two clients announce 16 MiB - 1 frames and send nothing more. With the default
+// large_command_memory (32M) their announced sizes fill the budget, and a frame is read only once
+// its size is reserved: another client's 1 MiB command waits until the announcers' read deadline
+// (client_read_timeout, 30 s) closes them, and they can announce again. Four bytes each must not
+// hold up everyone's large commands; the old release answered at once. (The client gives up
+// after 5 s, so the test ends then on a release that makes it wait.)
+TEST_F(HostileMemoryTest, HeaderOnlyAnnouncementsDoNotHoldUpOtherClientsLargeCommands) {
+  start();
+  auto announcer = raw_login();
+  auto second_announcer = raw_login();
+  ASSERT_TRUE(announcer->send_bytes(full_frame_header));
+  ASSERT_TRUE(second_announcer->send_bytes(full_frame_header));
+  std::this_thread::sleep_for(300ms);  // time for sluice to read both headers
+  client_options patient_for_5s;
+  patient_for_5s.read_timeout = 5s;
+  auto client = connect_app("", 0, patient_for_5s);
+  const std::string text(one_mib, 'x');
+  const auto asked = steady::now();
+  const query_result result = client->query("SELECT LENGTH('" + text + "')");
+  const auto took_ms = elapsed_ms(asked);
+  std::cout << "a 1 MiB command beside 2 header-only announcements: " << result.describe()
+            << " after " << took_ms << " ms\n";
+  RecordProperty("took_ms", std::to_string(took_ms));
+  EXPECT_TRUE(result.ok) << result.describe();
+  EXPECT_LT(took_ms, 1000);
   EXPECT_TRUE(sluice().running());
 }
 
