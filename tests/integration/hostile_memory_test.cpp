@@ -174,8 +174,7 @@ class HostileMemoryTest : public integration_test {
     return "(not listed)";
   }
 
-  // The median of five SELECT 1 round trips of a client that waited for none of the others, and
-  // the slowest, in ms; every one must answer 1.
+  // Five SELECT 1 round trips of `client`: the median and the slowest, in ms. Each must answer.
   std::pair<long long, long long> select_one_times(mysql_client& client) {
     std::vector<long long> took;
     for (int i = 0; i < 5; ++i) {
