@@ -75,8 +75,9 @@ struct config {
   // The texts of one client's open binary prepared statements, which sluice keeps for lazy
   // prepares on other backends (0: no limit).
   std::size_t client_statement_memory = 16 * 1024 * 1024;
-  // Commands over 256 KiB being received, all clients together: beyond it their frames are read
-  // as memory frees (one is always admitted), so stalled large commands cannot exhaust memory.
+  // Buffers over 256 KiB of commands being received, all clients together, charged as the bytes
+  // arrive: beyond it frames are read as memory frees (the oldest holder always grows), so stalled
+  // large commands cannot exhaust memory, and a bare header holds nothing.
   std::size_t large_command_memory = 32 * 1024 * 1024;
   // [address_limits] CIDR = max connections from addresses in it (overrides the per-address limit)
   struct address_limit {

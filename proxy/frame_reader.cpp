@@ -1,5 +1,5 @@
-// Buffered frame reading: growth with the bytes that arrive, shrinking once a large frame is
-// consumed, and releasing the buffer of an idle client.
+// Buffered frame reading: growth with the bytes that arrive (charged to the shared budget beyond
+// a small frame), shrinking once a large frame is consumed, and releasing an idle client's buffer.
 #include "proxy/frame_reader.h"
 
 #include <algorithm>
@@ -15,28 +15,41 @@ frame_reader::frame_reader(std::size_t initial_capacity, frame_budget* budget)
     : buffer_(initial_capacity), initial_capacity_(initial_capacity), budget_(budget) {}
 
 frame_reader::~frame_reader() {
-  release_reservation();
+  release_charge();
 }
 
-void frame_reader::release_reservation() noexcept {
-  if (budget_ && reserved_ > 0) budget_->release(reserved_);
-  reserved_ = 0;
+void frame_reader::release_charge() noexcept {
+  if (budget_) budget_->release(ticket_, charged_);
+  charged_ = 0;
 }
 
-awaitable<void> frame_reader::reserve(std::size_t frame_size) {
-  if (!budget_ || frame_size <= frame_budget::small_frame) co_return;
-  if (budget_->try_reserve(frame_size)) {
-    reserved_ = frame_size;
-    co_return;
+awaitable<void> frame_reader::charge_growth(std::size_t size, peer_wait* stalled) {
+  if (!budget_ || size <= frame_budget::small_frame || size <= charged_) co_return;
+  const std::size_t more = size - charged_;
+  if (!budget_->try_charge(ticket_, more)) {
+    // Rare (large commands beyond the budget at once): a short poll keeps the common path free of
+    // any waiter bookkeeping.
+    const bool owed = stalled && stalled->waiting();
+    if (owed) stalled->end();
+    asio::steady_timer retry(co_await asio::this_coro::executor);
+    while (!budget_->try_charge(ticket_, more)) {
+      retry.expires_after(std::chrono::milliseconds(20));
+      co_await retry.async_wait(use_nothrow);
+    }
+    if (owed) stalled->begin();
   }
-  // Rare (large commands beyond the budget at once): a short poll keeps the common path free of
-  // any waiter bookkeeping.
-  asio::steady_timer retry(co_await asio::this_coro::executor);
-  while (!budget_->try_reserve(frame_size)) {
-    retry.expires_after(std::chrono::milliseconds(20));
-    co_await retry.async_wait(use_nothrow);
-  }
-  reserved_ = frame_size;
+  charged_ = size;
+}
+
+void frame_reader::shrink_if_drained() {
+  const std::size_t left = end_ - next_;
+  if (buffer_.size() <= 4 * initial_capacity_ || left > initial_capacity_) return;
+  std::memmove(buffer_.data(), buffer_.data() + next_, left);
+  next_ = 0;
+  end_ = left;
+  buffer_.resize(initial_capacity_);
+  buffer_.shrink_to_fit();
+  release_charge();
 }
 
 bool frame_reader::release_while_idle(tcp::socket& socket) {
@@ -59,8 +72,10 @@ awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
   while (end_ - next_ < want) {
     if (end_ == buffer_.size()) {
       // Full and more is owed: grow, but only as far as the peer has shown it sends.
-      const std::size_t grown = std::max(buffer_.size() * 2, initial_capacity_);
-      buffer_.resize(std::min(grown, next_ + want));
+      const std::size_t grown =
+          std::min(std::max(buffer_.size() * 2, initial_capacity_), next_ + want);
+      co_await charge_growth(grown, stalled);
+      buffer_.resize(grown);
     }
     auto [ec, n] = co_await read_some(
         socket, std::span<std::uint8_t>(buffer_.data() + end_, buffer_.size() - end_));
@@ -68,6 +83,7 @@ awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
       // An idle client: wait without a buffer (a peek), and take one again when bytes come.
       release_requested_ = false;
       std::vector<std::uint8_t>().swap(buffer_);
+      release_charge();
       next_ = end_ = 0;
       if (auto wait_ec = co_await wait_readable(socket)) co_return wait_ec;
       buffer_.resize(initial_capacity_);
@@ -86,15 +102,9 @@ awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
 
 awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::size_t max_payload,
                                          peer_wait* stalled, bool required) {
-  release_reservation();  // the frame returned last is consumed
-  if (next_ == end_) {
-    next_ = end_ = 0;
-    // A large frame grew the buffer; give the memory back once it is consumed.
-    if (buffer_.size() > 4 * initial_capacity_) {
-      buffer_.resize(initial_capacity_);
-      buffer_.shrink_to_fit();
-    }
-  }
+  // The frame returned last is consumed: a buffer it grew goes back to its initial size.
+  if (next_ == end_) next_ = end_ = 0;
+  shrink_if_drained();
   if (stalled && (required || end_ > next_)) stalled->begin();
   idle_wait_ = !required && next_ == end_;
   auto ec = co_await fill(socket, protocol::frame_header_size, stalled);
@@ -111,11 +121,7 @@ awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::s
     co_return asio::error::message_size;
   }
   const std::size_t total = protocol::frame_header_size + header.payload_length;
-  if (end_ - next_ < total) {
-    if (stalled) stalled->end();
-    co_await reserve(header.payload_length);
-    if (stalled) stalled->begin();
-  }
+  if (end_ - next_ < total && stalled) stalled->begin();
   ec = co_await fill(socket, total, stalled);
   if (stalled) stalled->end();
   if (ec) co_return ec;

@@ -8,30 +8,10 @@
 #include <vector>
 
 #include "proxy/asio_types.h"
+#include "proxy/frame_budget.h"
 #include "proxy/peer_wait.h"
 
 namespace sluice::proxy {
-
-// Memory for large frames, shared by every client: a frame above `small_frame` bytes is read only
-// once its size is reserved here, so clients that send (or announce) large commands and stall
-// cannot together make sluice hold more than the limit. One frame is always admitted alone.
-class frame_budget {
- public:
-  static constexpr std::size_t small_frame = 256 * 1024;
-  explicit frame_budget(std::size_t limit = 32 * 1024 * 1024) : limit_(limit) {}
-  void set_limit(std::size_t limit) noexcept { limit_ = limit; }
-  bool try_reserve(std::size_t n) noexcept {
-    if (reserved_ != 0 && reserved_ + n > limit_) return false;
-    reserved_ += n;
-    return true;
-  }
-  void release(std::size_t n) noexcept { reserved_ -= n; }
-  std::size_t reserved() const noexcept { return reserved_; }
-
- private:
-  std::size_t limit_;
-  std::size_t reserved_ = 0;
-};
 
 struct frame {
   std::uint8_t sequence_id = 0;
@@ -62,10 +42,13 @@ class frame_reader {
 
  private:
   awaitable<error_code> fill(tcp::socket& socket, std::size_t want, peer_wait* stalled);
-  // Waits until a large frame's size is reserved in the budget (not the client's fault: no
-  // deadline runs meanwhile).
-  awaitable<void> reserve(std::size_t frame_size);
-  void release_reservation() noexcept;
+  // Waits until the buffer may grow to `size` bytes: beyond frame_budget::small_frame the growth
+  // is charged to the shared budget (a wait that is not the client's fault: no deadline runs).
+  awaitable<void> charge_growth(std::size_t size, peer_wait* stalled);
+  // Shrinks a buffer that a large frame grew once what is left in it fits the initial capacity,
+  // and gives back its charge.
+  void shrink_if_drained();
+  void release_charge() noexcept;
 
   std::vector<std::uint8_t> buffer_;
   std::size_t initial_capacity_;
@@ -74,7 +57,8 @@ class frame_reader {
   bool idle_wait_ = false;  // next() waits for a frame and nothing is buffered
   bool release_requested_ = false;
   frame_budget* budget_;
-  std::size_t reserved_ = 0;  // the budget this reader holds for the frame it returned last
+  frame_budget::ticket ticket_ = 0;
+  std::size_t charged_ = 0;  // the buffer bytes charged to the budget (0, or the buffer's size)
 };
 
 }  // namespace sluice::proxy
