@@ -83,8 +83,9 @@ awaitable<bool> remember_statement(backend_connection& b, const std::string& key
   co_return closes.empty() || !co_await write_all(b.socket, closes);
 }
 
-// The statement on the held backend, prepared there now if it was not. The failure is not
-// answered here (long data has no reply to carry it).
+// The statement on the held backend, prepared there now if it was not (under a key of its own if
+// another statement's long data waits in the shared one). The failure is not answered here (long
+// data has no reply to carry it).
 struct prepared_on_backend {
   backend_statement* statement = nullptr;
   std::optional<error_reply> error;  // to answer the client
@@ -92,8 +93,12 @@ struct prepared_on_backend {
 };
 
 awaitable<prepared_on_backend> statement_on_backend(client_session& session,
+                                                    std::uint32_t client_id,
                                                     client_statement& statement) {
   backend_connection& b = session.backend();
+  // Long data waits in the backend statement until an execute uses it up: a statement must not
+  // run with, or add to, the long data of another statement of the same text.
+  session.tracked().statements.keep_apart_from_long_data(client_id);
   if (backend_statement* prepared = b.statements.find(statement.cache_key))
     co_return prepared_on_backend{prepared, std::nullopt, false};
   // Prepared here for the first time: the server's answer (metadata the client already has) is
@@ -302,7 +307,8 @@ awaitable<outcome> execute_statement(client_session& session, const frame& f) {
   // Looked up again: a reference into the table must not outlive a wait.
   statement = tracked.statements.find(client_id);
   if (!statement) co_return outcome::close;
-  const prepared_on_backend on_backend = co_await statement_on_backend(session, *statement);
+  const prepared_on_backend on_backend =
+      co_await statement_on_backend(session, client_id, *statement);
   if (on_backend.close) co_return outcome::close;
   if (on_backend.error) co_return co_await session.reply_error(reply_seq, *on_backend.error);
   backend_statement* prepared = on_backend.statement;
@@ -412,7 +418,8 @@ awaitable<outcome> send_long_data(client_session& session, const frame& f) {
   if (failed) {
     error = failed->error;
   } else {
-    const prepared_on_backend on_backend = co_await statement_on_backend(session, *statement);
+    const prepared_on_backend on_backend =
+        co_await statement_on_backend(session, client_id, *statement);
     if (on_backend.close) co_return outcome::close;
     error = on_backend.error;
     if (!error) {

@@ -48,6 +48,26 @@ void statement_table::forget_long_data() {
   for (auto& [id, statement] : statements_) statement.long_data_on_backend = false;
 }
 
+bool statement_table::keep_apart_from_long_data(std::uint32_t id) {
+  const auto it = statements_.find(id);
+  if (it == statements_.end() || it->second.long_data_on_backend) return false;
+  client_statement& statement = it->second;
+  const bool shared = std::any_of(statements_.begin(), statements_.end(), [&](const auto& other) {
+    return other.first != id && other.second.long_data_on_backend &&
+           other.second.cache_key == statement.cache_key;
+  });
+  if (!shared) return false;
+  // A key no statement of the client shares. It starts as a key with an empty schema and the
+  // character set "own N" would, and no character set has that name, so it cannot meet a shared
+  // key; other clients may reuse the backend statement later, which is harmless once the long
+  // data is used up (the client stays pinned to the backend until then).
+  bytes_ -= statement.bytes();
+  statement.cache_key =
+      std::string(1, '\0') + "own " + std::to_string(id) + '\0' + statement.cache_key;
+  bytes_ += statement.bytes();
+  return true;
+}
+
 void tracked_session::set_long_data(client_statement& statement, bool on_backend) {
   statement.long_data_on_backend = on_backend;
   pins.set_long_data_pending(on_backend || statements.long_data_on_backend());

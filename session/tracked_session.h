@@ -39,6 +39,11 @@ class statement_table {
   bool long_data_on_backend() const;
   // The backend holding it is gone.
   void forget_long_data();
+  // Gives statement `id` a backend statement of its own when another of the client's statements
+  // has long data waiting in the backend statement the two share (same cache key): the server
+  // keeps long data per statement, so one statement's data must never reach another's execute.
+  // Returns whether the statement's cache key changed.
+  bool keep_apart_from_long_data(std::uint32_t id);
   bool erase(std::uint32_t id);
   // The id a statement command names: MariaDB's -1 means the statement prepared last.
   std::uint32_t resolve(std::uint32_t id) const noexcept {

@@ -194,5 +194,26 @@ TEST(statement_table, a_client_cannot_hold_more_than_max_statements) {
   EXPECT_FALSE(table.add({}));
 }
 
+TEST(statement_table, a_statement_never_shares_a_backend_statement_holding_anothers_long_data) {
+  statement_table table;
+  client_statement same_text;
+  same_text.sql = "SELECT ?";
+  same_text.cache_key = std::string("db\0utf8mb4\0\0SELECT ?", 20);
+  const auto first = table.add(same_text);
+  const auto second = table.add(same_text);
+  ASSERT_TRUE(first && second);
+  EXPECT_FALSE(table.keep_apart_from_long_data(*second)) << "no long data anywhere: shared";
+  table.find(*first)->long_data_on_backend = true;
+  EXPECT_FALSE(table.keep_apart_from_long_data(*first)) << "its own long data";
+  const std::size_t before = table.bytes();
+  EXPECT_TRUE(table.keep_apart_from_long_data(*second));
+  const std::string& own = table.find(*second)->cache_key;
+  EXPECT_NE(own, same_text.cache_key);
+  EXPECT_EQ(table.bytes(), before + own.size() - same_text.cache_key.size());
+  EXPECT_FALSE(table.keep_apart_from_long_data(*second)) << "already apart";
+  table.find(*second)->long_data_on_backend = true;
+  EXPECT_FALSE(table.keep_apart_from_long_data(*first)) << "the two keys differ now";
+}
+
 }  // namespace
 }  // namespace sluice::session
