@@ -280,10 +280,14 @@ awaitable<outcome> client_session::run_on_backend(command_context& command,
     // A backend leased for this command that fails before answering anything was closed while
     // it sat idle (KILL, wait_timeout, a network drop): the command did not run there, so it
     // goes to another backend, once, unless the client held state on the dead one.
-    if (nothing_back && command.retryable && !continues && fresh_lease_ && attempt == 0 &&
-        !tracked_.holds_backend_state()) {
+    if (nothing_back && (command.retryable || command.rebuilt_for_retry) && !continues &&
+        attempt == 0 && may_retry_elsewhere()) {
       drop_backend("lost_before_reply");
       metrics().statement_retries.Increment();
+      if (command.rebuilt_for_retry) {
+        command.lost_before_reply = true;
+        co_return outcome::keep_going;
+      }
       const std::optional<acquire_failure> failed = co_await lease_and_restore(command);
       if (!failed) continue;
       if (failed->client_gone) co_return outcome::close;

@@ -37,6 +37,11 @@ struct command_context {
   // The command's bytes do not depend on the backend (no statement ids): if the backend it was
   // sent to turns out dead before answering, it may be sent to another one.
   bool retryable = false;
+  // The command names a backend's statement (COM_STMT_EXECUTE): if the backend turns out dead
+  // before answering, run_on_backend drops it, sets `lost_before_reply` and returns, and the
+  // caller prepares the statement on another backend and sends the command again, once.
+  bool rebuilt_for_retry = false;
+  bool lost_before_reply = false;
 };
 
 // Why no backend could be had for a command: the error to answer, or the client left.
@@ -106,6 +111,12 @@ class client_session {
   awaitable<std::optional<acquire_failure>> lease_and_restore(const command_context& command);
   // The same, answering a failure: on keep_going without a backend, the client was answered.
   awaitable<outcome> acquire_backend(const command_context& command);
+  // Whether a command that failed on the held backend before anything went back to the client
+  // may go to another backend: the backend was leased for this command (so the client held no
+  // transaction or pinned state on it) and holds none now.
+  bool may_retry_elsewhere() const noexcept {
+    return fresh_lease_ && !tracked_.holds_backend_state();
+  }
   // Sends `wire` (a command, possibly after commands without replies) to the held backend,
   // streams the response back and settles the session. `continues`: the command's last frame
   // was a full one, so the client sends more frames.

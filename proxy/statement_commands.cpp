@@ -90,6 +90,7 @@ struct prepared_on_backend {
   backend_statement* statement = nullptr;
   std::optional<error_reply> error;  // to answer the client
   bool close = false;                // the backend was lost where no answer can go
+  bool lost = false;  // `error` is the backend lost (nothing of it reached the client)
 };
 
 awaitable<prepared_on_backend> statement_on_backend(client_session& session,
@@ -144,7 +145,7 @@ awaitable<prepared_on_backend> statement_on_backend(client_session& session,
     auto replies = co_await run_commands(b, before, switches);
     if (!replies) {
       session.drop_backend("backend_lost");
-      co_return prepared_on_backend{nullptr, lost, false};
+      co_return prepared_on_backend{nullptr, lost, false, true};
     }
   }
   std::vector<std::uint8_t> framed;
@@ -167,12 +168,12 @@ awaitable<prepared_on_backend> statement_on_backend(client_session& session,
     if (!fine) {
       // The client's own context could not be put back: this backend cannot serve it.
       session.drop_backend("restore_failed after a lazy prepare");
-      co_return prepared_on_backend{nullptr, lost, false};
+      co_return prepared_on_backend{nullptr, lost, false, true};
     }
   }
   if (!prepared_ok) {
     session.drop_backend("backend_lost during prepare");
-    co_return prepared_on_backend{nullptr, lost, false};
+    co_return prepared_on_backend{nullptr, lost, false, true};
   }
   if (prepare_failed) {
     // E.g. a table was dropped since the client prepared: the execute fails as it would.
@@ -301,36 +302,51 @@ awaitable<outcome> execute_statement(client_session& session, const frame& f) {
     co_return co_await session.reply_error(reply_seq, malformed);
   }
   if (head->new_params_bound) statement->param_types.assign(head->types.begin(), head->types.end());
-  command_context command{reply_seq, shape::query, statement->traits, {}};
-  const outcome acquired = co_await session.acquire_backend(command);
-  if (acquired != outcome::keep_going || !session.holds_backend()) co_return acquired;
-  // Looked up again: a reference into the table must not outlive a wait.
-  statement = tracked.statements.find(client_id);
-  if (!statement) co_return outcome::close;
-  const prepared_on_backend on_backend =
-      co_await statement_on_backend(session, client_id, *statement);
-  if (on_backend.close) co_return outcome::close;
-  if (on_backend.error) co_return co_await session.reply_error(reply_seq, *on_backend.error);
-  backend_statement* prepared = on_backend.statement;
-  // Re-executing closes the cursor the statement had open.
-  tracked.close_cursor(client_id);
-  // Long data already waits in the backend's statement (the client stayed pinned to it); the
-  // execute uses it up.
-  tracked.set_long_data(*statement, false);
-  const bool rebind = !head->new_params_bound && statement->param_count > 0 &&
-                      prepared->bound_types != statement->param_types;
-  const std::span<const std::uint8_t> types =
-      rebind ? std::span<const std::uint8_t>(statement->param_types)
-             : std::span<const std::uint8_t>();
-  const std::vector<std::uint8_t> payload =
-      protocol::rewrite_stmt_execute(f.payload, *head, prepared->id, types);
-  prepared->bound_types = statement->param_types;
-  const std::vector<std::uint8_t> wire = with_backend_id(f, payload, prepared->id);
-  if (head->opens_cursor()) command.facts.cursor_request = client_id;
-  // The server runs a statement in the schema it was prepared in, switching there and back,
-  // which it reports as a change of session state.
-  command.facts.schema_switch_expected = statement->schema != tracked.vars.schema;
-  co_return co_await session.run_on_backend(command, wire, continues);
+  // A backend that turns out dead before the execute ran there (closed while it sat idle: KILL,
+  // wait_timeout, a network drop) is replaced once, as for COM_QUERY, when nothing went back to
+  // the client and it held nothing there: the statement is prepared on the next backend lazily.
+  for (int attempt = 0;; ++attempt) {
+    command_context command{reply_seq, shape::query, statement->traits, {}};
+    command.rebuilt_for_retry = attempt == 0 && !continues;
+    const outcome acquired = co_await session.acquire_backend(command);
+    if (acquired != outcome::keep_going || !session.holds_backend()) co_return acquired;
+    const bool may_retry = command.rebuilt_for_retry && session.may_retry_elsewhere();
+    // Looked up again: a reference into the table must not outlive a wait.
+    statement = tracked.statements.find(client_id);
+    if (!statement) co_return outcome::close;
+    const prepared_on_backend on_backend =
+        co_await statement_on_backend(session, client_id, *statement);
+    if (on_backend.close) co_return outcome::close;
+    if (on_backend.lost && may_retry) {
+      session.metrics().statement_retries.Increment();
+      continue;
+    }
+    if (on_backend.error) co_return co_await session.reply_error(reply_seq, *on_backend.error);
+    backend_statement* prepared = on_backend.statement;
+    // Re-executing closes the cursor the statement had open.
+    tracked.close_cursor(client_id);
+    // Long data already waits in the backend's statement (the client stayed pinned to it); the
+    // execute uses it up.
+    tracked.set_long_data(*statement, false);
+    const bool rebind = !head->new_params_bound && statement->param_count > 0 &&
+                        prepared->bound_types != statement->param_types;
+    const std::span<const std::uint8_t> types =
+        rebind ? std::span<const std::uint8_t>(statement->param_types)
+               : std::span<const std::uint8_t>();
+    const std::vector<std::uint8_t> payload =
+        protocol::rewrite_stmt_execute(f.payload, *head, prepared->id, types);
+    prepared->bound_types = statement->param_types;
+    const std::vector<std::uint8_t> wire = with_backend_id(f, payload, prepared->id);
+    if (head->opens_cursor()) command.facts.cursor_request = client_id;
+    // The server runs a statement in the schema it was prepared in, switching there and back,
+    // which it reports as a change of session state.
+    command.facts.schema_switch_expected = statement->schema != tracked.vars.schema;
+    const outcome ran = co_await session.run_on_backend(command, wire, continues);
+    if (!command.lost_before_reply) co_return ran;
+    // Dropped before answering (counted there): the dead backend's statement went with it.
+    statement = tracked.statements.find(client_id);
+    if (!statement) co_return outcome::close;
+  }
 }
 
 awaitable<outcome> fetch_statement(client_session& session, const frame& f) {

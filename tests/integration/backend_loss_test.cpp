@@ -83,10 +83,13 @@ TEST_F(BackendLossTest, IdleBackendKilledOnTheServerIsReplacedWithoutAnError) {
 // nothing of it ran on a backend that was dead before it was sent. Each round runs the execute
 // once on a live backend first, so the statement is cached there, then KILLs that session.
 TEST_F(BackendLossTest, IdleBackendKilledOnTheServerIsReplacedForAPreparedStatementToo) {
-  start_sluice({{"backend.max_connections", "1"}});
+  const sluice_config config = make_config({{"backend.max_connections", "1"}});
+  const std::uint16_t metrics_port = config.listen_port("metrics");
+  start_sluice(config);
   auto client = connect_app();
   mysql_client root;
   ASSERT_TRUE(root.connect(server().host(), server().port(), "root", "")) << root.error_message();
+  const double retries_before = metric_total(metrics_port, "sluice_statement_retries_total");
   MYSQL_STMT* stmt = mysql_stmt_init(client->handle());
   ASSERT_NE(stmt, nullptr);
   struct closer {
@@ -128,10 +131,16 @@ TEST_F(BackendLossTest, IdleBackendKilledOnTheServerIsReplacedForAPreparedStatem
     }
     EXPECT_NE(now_on, session) << "round " << i << ": the execute ran on the killed session";
   }
+  const double retries =
+      metric_total(metrics_port, "sluice_statement_retries_total") - retries_before;
   std::cout << failures << " of " << rounds << " executes after a KILL failed"
-            << (failures ? " (first: " + first_failure + ")" : "") << "\n";
+            << (failures ? " (first: " + first_failure + ")" : "")
+            << "; retries counted: " << retries << "\n";
   RecordProperty("failures", failures);
+  RecordProperty("retries", std::to_string(retries));
   EXPECT_EQ(failures, 0) << "first: " << first_failure;
+  EXPECT_GE(retries, 1);
+  EXPECT_LE(retries, rounds);
   EXPECT_TRUE(sluice().running());
 }
 
