@@ -144,6 +144,38 @@ TEST_F(TlsTest, PyMysqlChecksTheCertificateAndHostName) {
   EXPECT_THAT(untrusted.output, HasSubstr("CERTIFICATE_VERIFY_FAILED"));
 }
 
+TEST_F(TlsTest, NodeMysql2VerifiesTheCertificate) {
+  const std::string node_modules = SLUICE_NODE_MODULES;
+  ASSERT_TRUE(std::filesystem::exists(node_modules + "/mysql2/package.json"))
+      << "node-mysql2 is missing: install it with scripts/install-deps.sh";
+  start_tls_sluice();
+  const std::string script =
+      "const fs = require('fs');\n"
+      "const mysql = require('mysql2/promise');\n"
+      "(async () => {\n"
+      "  const c = await mysql.createConnection({host: '127.0.0.1', port: "
+      "Number(process.argv[1]),\n"
+      "    user: 'app', password: 'app-pw', connectTimeout: 10000,\n"
+      "    ssl: {ca: fs.readFileSync(process.argv[2]), rejectUnauthorized: true}});\n"
+      "  const [rows] = await c.query('SELECT 6 * 7 AS a');\n"
+      "  console.log('answer=' + rows[0].a + ' version=' + c.connection.stream.getProtocol());\n"
+      "  await c.end();\n"
+      "})().catch((e) => { console.log('error: ' + e.code + ' ' + e.message); process.exit(1); "
+      "});\n";
+  auto run = [&](const std::filesystem::path& ca) {
+    return run_command({find_program("env"), "NODE_PATH=" + node_modules, find_program("node"),
+                        "-e", script, std::to_string(sluice_port()), ca.string()},
+                       60s);
+  };
+  const command_result trusted = run(pki().ca.ca_file());
+  EXPECT_EQ(trusted.status, 0) << trusted.output;
+  EXPECT_THAT(trusted.output, HasSubstr("answer=42 version=TLSv1."));
+
+  const command_result untrusted = run(pki().other_ca.ca_file());
+  EXPECT_NE(untrusted.status, 0) << untrusted.output;
+  EXPECT_THAT(untrusted.output, Not(HasSubstr("answer=42")));
+}
+
 TEST_F(TlsTest, ClientCertificateRequiredIsCheckedAndRefusedWhenMissing) {
   start_tls_sluice(
       {{"tls.verify_client", "required"}, {"tls.ca_file", pki().ca.ca_file().string()}});
