@@ -76,10 +76,11 @@ boost::system::result<ssl_context_ptr, std::string> make_client_tls_context(
   const int min_version =
       settings.min_version == tls_version::v1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
   SSL_CTX_set_min_proto_version(ctx, min_version);
-  // No renegotiation (a client could make sluice do handshakes at will), the server's cipher
-  // order, and OpenSSL's record buffers freed while a connection is idle.
+  // No renegotiation (a client could make sluice do handshakes at will) and the server's cipher
+  // order. Not SSL_MODE_RELEASE_BUFFERS: it frees and allocates OpenSSL's record buffers around
+  // every record, an allocation per packet; tls_stream::release_buffers gives them back once the
+  // client is idle instead, as the frame buffer of a plaintext client.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate_chain_file(ctx, settings.cert_file.c_str()) != 1)
     return file_failure("tls.cert_file", settings.cert_file);
   if (SSL_CTX_use_PrivateKey_file(ctx, settings.key_file.c_str(), SSL_FILETYPE_PEM) != 1)

@@ -207,6 +207,7 @@ void tls_stream::release_buffers() noexcept {
     in_begin_ = in_end_ = 0;
   }
   if (out_.empty()) std::vector<std::uint8_t>().swap(out_);
+  SSL_free_buffers(ssl_);  // OpenSSL's own record buffers; refused while they hold data
 }
 
 void tls_stream::send_now(tcp::socket& socket, std::span<const std::uint8_t> bytes) noexcept {

@@ -46,8 +46,8 @@ class tls_stream {
   // Received bytes not handed out yet, as ciphertext or as decrypted plaintext: a wait on the
   // socket would not see them.
   bool has_buffered_input() const noexcept;
-  // Frees the ciphertext buffers while nothing is in them (an idle client); they come back with
-  // the next read or write.
+  // Frees the ciphertext buffers and OpenSSL's record buffers while nothing is in them (an idle
+  // client); they come back with the next read or write.
   void release_buffers() noexcept;
   // Encrypts and sends `bytes` at once if the socket takes them, else drops them; never waits
   // (COM_QUIT to a backend that is being closed).

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "tests/support/client.h"
 #include "tests/support/fixtures.h"
@@ -242,6 +243,30 @@ TEST_F(TlsTest, LoadDataLocalInfileOverTls) {
   EXPECT_EQ(loaded.affected_rows, static_cast<std::uint64_t>(rows));
   EXPECT_EQ(client->scalar("SELECT SUM(id) FROM tls_ld"),
             std::to_string(static_cast<long long>(rows) * (rows - 1) / 2));
+}
+
+// After a second idle, a client's buffers (and OpenSSL's) are given back; its next statements,
+// and two sent at once, still arrive whole.
+TEST_F(TlsTest, IdleTlsClientGoesOnAfterItsBuffersWereGivenBack) {
+  start_tls_sluice();
+  auto client = connect_tls();
+  EXPECT_EQ(client->scalar("SELECT 1"), "1");
+  std::this_thread::sleep_for(1600ms);  // the upkeep releases buffers after 1 s idle
+  EXPECT_EQ(client->scalar("SELECT REPEAT('y', 100000)"), std::string(100000, 'y'));
+  std::this_thread::sleep_for(1600ms);
+  raw_client raw(sluice_port());
+  raw_login_options options;
+  options.tls = true;
+  options.tls_ca_file = pki().ca.ca_file().string();
+  const auto logged_in = raw.login("app", "app-pw", options);
+  ASSERT_TRUE(logged_in && !logged_in->is_err());
+  std::this_thread::sleep_for(1600ms);
+  const auto answer = raw.query("SELECT 'raw after idle'");
+  ASSERT_FALSE(answer.error);
+  ASSERT_EQ(answer.rows.size(), 1u);
+  EXPECT_EQ(answer.rows[0].at(0), "raw after idle");
+  EXPECT_EQ(client->scalar("SELECT 2"), "2");
+  EXPECT_TRUE(sluice().running());
 }
 
 TEST_F(TlsTest, TwoHundredTlsClientsThroughEightBackendConnections) {
