@@ -206,6 +206,45 @@ TEST_F(TlsTest, RequireSecureTransportRefusesPlaintextWith3159) {
   EXPECT_EQ(encrypted->scalar("SELECT 3159"), "3159");
 }
 
+// caching_sha2_password's full authentication: a token that does not verify makes sluice ask
+// for the password (0x01 0x04), which a client may send in the clear only because TLS protects
+// it; without TLS the same token is refused at once.
+TEST_F(TlsTest, CachingSha2FullAuthenticationOverTls) {
+  start_tls_sluice();
+  const std::string wrong_token(32, 'x');
+  auto full_authentication = [&](const std::string& cleartext) {
+    raw_client raw(sluice_port());
+    raw_login_options options;
+    options.tls = true;
+    options.tls_ca_file = pki().ca.ca_file().string();
+    options.auth_plugin = "caching_sha2_password";
+    options.auth_token = wrong_token;
+    const auto asked = raw.send_handshake_response("app", "app-pw", options);
+    if (!asked) return std::string("no answer to the handshake response");
+    const std::vector<std::uint8_t> perform_full_authentication = {0x01, 0x04};
+    if (asked->payload != perform_full_authentication)
+      return std::string("not asked for full authentication");
+    std::vector<std::uint8_t> password(cleartext.begin(), cleartext.end());
+    password.push_back(0);
+    raw.send_packet(static_cast<std::uint8_t>(asked->sequence_id + 1), password);
+    const auto result = raw.read_packet();
+    if (!result) return std::string("no answer to the password");
+    if (result->is_err()) return std::string("ERR");
+    const auto answer = raw.query("SELECT 'in'");
+    return answer.error || answer.rows.empty() ? std::string("query failed") : std::string("OK");
+  };
+  EXPECT_EQ(full_authentication("app-pw"), "OK");
+  EXPECT_EQ(full_authentication("not-the-password"), "ERR");
+
+  raw_client plain(sluice_port());
+  raw_login_options options;
+  options.auth_plugin = "caching_sha2_password";
+  options.auth_token = wrong_token;
+  const auto refused = plain.send_handshake_response("app", "app-pw", options);
+  ASSERT_TRUE(refused);
+  EXPECT_TRUE(refused->is_err()) << "full authentication offered without TLS";
+}
+
 TEST_F(TlsTest, TwentyMebibyteRowBothWaysOverTls) {
   start_tls_sluice();
   auto client = connect_tls(verifying(pki().ca.ca_file()), mariadb_server::test_database);
