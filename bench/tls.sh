@@ -274,6 +274,7 @@ for label in direct sluice; do
     [[ $label == sluice ]] && port=$sluice_port
     read -r ok wall <<<"$(storm "$port" "$label")"
     ((ok == storm_clients)) || die "$((storm_clients - ok)) of $storm_clients TLS clients failed ($label)"
+    [[ $wall != 0.0 ]] || die "a storm of $storm_clients took under 0.05 s ($label): too short to time; raise --storm-clients"
     rates+=("$(awk -v n="$ok" -v w="$wall" 'BEGIN { printf "%.0f", n / w }')")
   done
   rate[$label]=$(echo "${rates[*]}" | median)
