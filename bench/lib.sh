@@ -300,6 +300,9 @@ db_sql() { mariadb --no-defaults --socket="$db_sock" -uroot --batch --skip-colum
 # db_status NAME: the value of one of MariaDB's global status variables.
 db_status() { db_sql "SHOW GLOBAL STATUS LIKE '$1'" | awk '{ print $2 }'; }
 
+# Options the script adds to mariadbd's command line (bench/tls.sh: its certificate).
+db_extra_opts=()
+
 # mariadbd refuses to run as root unless told to.
 mariadb_root_opt=()
 ((EUID == 0)) && mariadb_root_opt=(--user=root)
@@ -312,7 +315,7 @@ spawn_mariadbd() {
   mariadbd --no-defaults --datadir="$dir/data" --port="$db_port" --bind-address=127.0.0.1 \
     --socket="$db_sock" --pid-file="$dir/mariadbd.pid" --log-error="$dir/err.log" \
     --skip-name-resolve --max-connections="$2" --innodb-buffer-pool-size=256M \
-    --innodb-flush-log-at-trx-commit=2 "${mariadb_root_opt[@]}" >"$dir/out.log" 2>&1 &
+    --innodb-flush-log-at-trx-commit=2 "${db_extra_opts[@]}" "${mariadb_root_opt[@]}" >"$dir/out.log" 2>&1 &
   db_pid=$!
   wait_port_or_stop mariadbd db_pid "$db_port" 90 "$dir/err.log" 10
 }
@@ -371,10 +374,10 @@ write_sluice_ini() {
   local file=$1 section setting key text=
   shift
   for setting in "$@"; do
-    [[ $setting =~ ^(sluice|backend|queue|limits|users|log|metrics|admin)\.[a-z_]+= ]] ||
+    [[ $setting =~ ^(sluice|backend|queue|limits|users|tls|log|metrics|admin)\.[a-z_]+= ]] ||
       die "internal: bad sluice setting '$setting'"
   done
-  for section in sluice backend queue limits users log metrics admin; do
+  for section in sluice backend queue limits users tls log metrics admin; do
     local lines=
     for setting in "$@"; do
       [[ ${setting%%.*} == "$section" ]] || continue

@@ -46,6 +46,7 @@ struct options {
   unsigned read_timeout_s = 60;
   unsigned metrics_port = 0;  // sluice's /metrics, for the queue wait; 0: not through sluice
   std::string label = "target";
+  std::string ssl_ca;  // non-empty: every client insists on TLS and verifies the server with it
 };
 
 void usage(std::FILE* out) {
@@ -63,6 +64,8 @@ void usage(std::FILE* out) {
       "  --read-timeout S         Connector/C read timeout, seconds (default 60)\n"
       "  --metrics-port P         sluice's /metrics port: report its queue wait\n"
       "  --label NAME             name of the target in the report (default target)\n"
+      "  --ssl-ca FILE            TLS for every client, the server's certificate verified\n"
+      "                           against FILE (default: no TLS)\n"
       "\n"
       "Prints a report, and a last line 'RESULT key=value ...' for scripts. Exit status 0\n"
       "whatever the clients' fate (failures are the measurement), 2 on bad usage.\n");
@@ -91,6 +94,8 @@ std::optional<options> parse_options(int argc, char** argv) {
       o.database = value;
     } else if (arg == "--statement") {
       o.statement = value;
+    } else if (arg == "--ssl-ca") {
+      o.ssl_ca = value;
     } else if (arg == "--label") {
       o.label = value;
     } else if (!numeric) {
@@ -212,6 +217,12 @@ class storm_thread {
     mysql_options(c.mysql, MYSQL_OPT_CONNECT_TIMEOUT, &options_.connect_timeout_s);
     mysql_options(c.mysql, MYSQL_OPT_READ_TIMEOUT, &options_.read_timeout_s);
     mysql_options(c.mysql, MYSQL_OPT_WRITE_TIMEOUT, &options_.read_timeout_s);
+    if (!options_.ssl_ca.empty()) {
+      my_bool on = 1;
+      mysql_options(c.mysql, MYSQL_OPT_SSL_ENFORCE, &on);
+      mysql_options(c.mysql, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+      mysql_options(c.mysql, MYSQL_OPT_SSL_CA, options_.ssl_ca.c_str());
+    }
     c.statements_left = options_.statements;
     c.started = steady::now();
     drive(c, 0);

@@ -26,6 +26,28 @@ void validate(const config& c, const std::string& origin) {
     if (!c.users.contains(entry.first))
       throw config_error(origin + ": [user." + entry.first + "] names a user missing from [users]");
   }
+  // TLS: what cannot work whatever the files hold (the files themselves are read when the
+  // contexts are built, at start and on reload).
+  const auto& tls = c.tls;
+  if (tls.cert_file.empty() != tls.key_file.empty())
+    throw config_error(origin + ": tls.cert_file and tls.key_file go together");
+  if (tls.verify_client != client_certificates::off && tls.ca_file.empty())
+    throw config_error(origin +
+                       ": tls.verify_client needs tls.ca_file (the CA of client certificates)");
+  if (tls.verify_client != client_certificates::off && !tls.enabled())
+    throw config_error(origin + ": tls.verify_client needs tls.cert_file and tls.key_file");
+  if (tls.require_secure_transport && !tls.enabled())
+    throw config_error(origin +
+                       ": tls.require_secure_transport = on needs tls.cert_file and tls.key_file "
+                       "(no client could log in)");
+  const auto& backend_tls = c.backend_tls;
+  if (backend_tls.cert_file.empty() != backend_tls.key_file.empty())
+    throw config_error(origin + ": backend.tls_cert_file and backend.tls_key_file go together");
+  if ((backend_tls.mode == backend_tls_mode::verify_ca ||
+       backend_tls.mode == backend_tls_mode::verify_identity) &&
+      backend_tls.ca_file.empty())
+    throw config_error(origin +
+                       ": backend.tls = verify_ca and verify_identity need backend.tls_ca_file");
   if (c.min_idle_exceeds_cap())
     throw config_error(origin + ": backend.min_idle (" + std::to_string(c.pool.min_idle) +
                        ") exceeds backend.max_connections (" +

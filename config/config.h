@@ -24,6 +24,40 @@ struct endpoint {
   std::uint16_t port = 0;
 };
 
+// [tls] verify_client: whether clients must show a certificate signed by ca_file.
+enum class client_certificates { off, optional, required };
+enum class tls_version { v1_2, v1_3 };
+// [backend] tls, as MySQL clients' --ssl-mode: disabled, TLS if the server offers it, TLS required
+// (unverified), a certificate the CA signed, and one that also names the server.
+enum class backend_tls_mode { disabled, preferred, required, verify_ca, verify_identity };
+
+// [tls]: TLS towards clients. Without a certificate sluice does not offer TLS.
+struct client_tls_settings {
+  std::string cert_file;  // the certificate chain, PEM, the server's own certificate first
+  std::string key_file;
+  std::string ca_file;  // CAs client certificates must chain to
+  client_certificates verify_client = client_certificates::off;
+  tls_version min_version = tls_version::v1_2;
+  std::string ciphers;  // OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)
+  bool require_secure_transport = false;  // refuse logins that did not start TLS (3159)
+
+  bool enabled() const noexcept { return !cert_file.empty(); }
+  bool operator==(const client_tls_settings&) const = default;
+};
+
+// [backend] tls*: TLS towards the server.
+struct backend_tls_settings {
+  backend_tls_mode mode = backend_tls_mode::disabled;
+  std::string ca_file;
+  std::string cert_file;  // a client certificate, when the server asks for one
+  std::string key_file;
+  // The name the server's certificate must carry under verify_identity (and the SNI sent);
+  // empty: the address's IP.
+  std::string server_name;
+
+  bool operator==(const backend_tls_settings&) const = default;
+};
+
 enum class log_level { error, warn, info, debug };
 enum class log_format { plain, json };
 // The word for a level, as the config file and log lines spell it.
@@ -42,6 +76,7 @@ struct config {
   std::string backend_user = "sluice";
   std::string backend_password;
   std::chrono::milliseconds connect_timeout{5'000};
+  backend_tls_settings backend_tls;
   // [backend] max_connections/min_idle/idle_timeout/max_lifetime and [queue] timeout/max_waiting
   pool::pool_limits pool = [] {
     pool::pool_limits limits;
@@ -98,6 +133,8 @@ struct config {
   std::size_t connections_allowed_from(const std::string& address) const;
   // The user's client connection limit (the smaller of its own and max_connections_per_user).
   std::size_t connections_allowed_for(const std::string& user) const;
+  // [tls]
+  client_tls_settings tls;
   // [log]
   log_level log = log_level::info;
   enum log_format log_format = log_format::plain;

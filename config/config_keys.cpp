@@ -192,6 +192,27 @@ const std::vector<config_key>& table() {
       duration_key(
           {"backend.connect_timeout", change::restart},
           [](auto& c) -> auto& { return c.connect_timeout; }),
+      choice_key<backend_tls_mode>(
+          {"backend.tls", change::reload},
+          "disabled, preferred, required, verify_ca or verify_identity",
+          {{"disabled", backend_tls_mode::disabled},
+           {"preferred", backend_tls_mode::preferred},
+           {"required", backend_tls_mode::required},
+           {"verify_ca", backend_tls_mode::verify_ca},
+           {"verify_identity", backend_tls_mode::verify_identity}},
+          [](auto& c) -> auto& { return c.backend_tls.mode; }),
+      text_key(
+          {"backend.tls_ca_file", change::reload},
+          [](auto& c) -> auto& { return c.backend_tls.ca_file; }, false),
+      text_key(
+          {"backend.tls_cert_file", change::reload},
+          [](auto& c) -> auto& { return c.backend_tls.cert_file; }, false),
+      text_key(
+          {"backend.tls_key_file", change::reload},
+          [](auto& c) -> auto& { return c.backend_tls.key_file; }, false),
+      text_key(
+          {"backend.tls_server_name", change::reload},
+          [](auto& c) -> auto& { return c.backend_tls.server_name; }, false),
       duration_key(
           {"backend.idle_timeout", change::set, true},
           [](auto& c) -> auto& { return c.pool.idle_timeout; }),
@@ -255,6 +276,31 @@ const std::vector<config_key>& table() {
       size_key(
           {"limits.large_command_memory", change::set, true},
           [](auto& c) -> auto& { return c.large_command_memory; }),
+      text_key(
+          {"tls.cert_file", change::reload}, [](auto& c) -> auto& { return c.tls.cert_file; },
+          false),
+      text_key(
+          {"tls.key_file", change::reload}, [](auto& c) -> auto& { return c.tls.key_file; }, false),
+      text_key(
+          {"tls.ca_file", change::reload}, [](auto& c) -> auto& { return c.tls.ca_file; }, false),
+      choice_key<client_certificates>(
+          {"tls.verify_client", change::reload}, "off, optional or required",
+          {{"off", client_certificates::off},
+           {"optional", client_certificates::optional},
+           {"required", client_certificates::required}},
+          [](auto& c) -> auto& { return c.tls.verify_client; }),
+      choice_key<tls_version>(
+          {"tls.min_version", change::reload}, "TLSv1.2 or TLSv1.3",
+          {{"tlsv1.2", tls_version::v1_2},
+           {"tlsv1.3", tls_version::v1_3},
+           {"1.2", tls_version::v1_2},
+           {"1.3", tls_version::v1_3}},
+          [](auto& c) -> auto& { return c.tls.min_version; }),
+      text_key(
+          {"tls.ciphers", change::reload}, [](auto& c) -> auto& { return c.tls.ciphers; }, false),
+      on_off_key(
+          {"tls.require_secure_transport", change::set},
+          [](auto& c) -> auto& { return c.tls.require_secure_transport; }),
       choice_key<log_level>(
           {"log.level", change::set}, "error, warn, info or debug",
           {{"info", log_level::info},

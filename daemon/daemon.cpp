@@ -12,9 +12,10 @@ namespace {
 
 using proxy::log;
 
-proxy::backend_login login_of(const config& c) {
-  return {c.backend, c.backend_user, c.backend_password, c.connect_timeout,
-          c.max_prepared_statements};
+proxy::backend_login login_of(const config& c, const proxy::tls_contexts* tls) {
+  return {
+      c.backend, c.backend_user, c.backend_password, c.connect_timeout, c.max_prepared_statements,
+      tls};
 }
 
 }  // namespace
@@ -26,7 +27,7 @@ daemon::daemon(asio::io_context& io, config settings, std::string config_path,
       config_path_(std::move(config_path)),
       on_stopped_(std::move(on_stopped)),
       metrics_("default", SLUICE_VERSION),
-      pool_(io.get_executor(), "default", login_of(settings_), settings_.pool, metrics_),
+      pool_(io.get_executor(), "default", login_of(settings_, &tls_), settings_.pool, metrics_),
       listener_(io, context_),
       upkeep_(context_),
       commands_(context_,
@@ -39,12 +40,20 @@ daemon::daemon(asio::io_context& io, config settings, std::string config_path,
   context_.settings = &settings_;
   context_.pool = &pool_;
   context_.health = &health_;
+  context_.tls = &tls_;
   context_.large_frames.set_limit(settings_.large_command_memory);
 }
 
 daemon::~daemon() = default;
 
 void daemon::start() {
+  // Certificates that do not load are a start-up error, as a port that cannot be bound is.
+  if (auto failure = tls_.load_client_side(settings_.tls)) throw std::runtime_error(*failure);
+  if (auto failure = tls_.load_backend_side(settings_.backend_tls, settings_.backend))
+    throw std::runtime_error(*failure);
+  if (settings_.tls.enabled())
+    log(log_level::info, "",
+        "tls offered to clients: ", proxy::describe_certificate(tls_.for_clients()));
   // SO_REUSEPORT lets a new sluice bind the same port while this one drains (README).
   listener_.start(settings_.listen, settings_.so_reuseport);
   health_.loop_heartbeat_ms = proxy::health_state::now_ms();
@@ -104,7 +113,9 @@ void daemon::apply(const config& next) {
   // What needs new sockets or a new backend login stays until a restart.
   for (const std::string& key : restart_only_changes(settings_, next))
     log(log_level::warn, "", "reload: ", key, " changes only with a restart");
-  settings_ = keep_restart_only(settings_, next);
+  config merged = keep_restart_only(settings_, next);
+  apply_tls(merged);
+  settings_ = std::move(merged);
   if (admin_) admin_->set_password(settings_.admin_password);
   apply_shares();
   proxy::set_log_level(settings_.log);
@@ -113,6 +124,23 @@ void daemon::apply(const config& next) {
   pool_.set_limits(settings_.pool);
   context_.large_frames.set_limit(settings_.large_command_memory);
   upkeep_.round();
+}
+
+void daemon::apply_tls(config& next) {
+  const std::string before = proxy::describe_certificate(tls_.for_clients());
+  if (auto failure = tls_.load_client_side(next.tls)) {
+    log(log_level::error, "", "reload: [tls] not applied: ", *failure,
+        " (new clients keep getting the running certificate)");
+    next.tls = settings_.tls;
+  } else if (const std::string after = proxy::describe_certificate(tls_.for_clients());
+             after != before) {
+    log(log_level::info, "", "tls offered to clients: ", next.tls.enabled() ? after : "off");
+  }
+  if (auto failure = tls_.load_backend_side(next.backend_tls, next.backend)) {
+    log(log_level::error, "", "reload: [backend] tls not applied: ", *failure,
+        " (new backend connections keep the running settings)");
+    next.backend_tls = settings_.backend_tls;
+  }
 }
 
 void daemon::drain(std::chrono::milliseconds timeout) {

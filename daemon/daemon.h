@@ -19,6 +19,7 @@
 #include "proxy/health.h"
 #include "proxy/listener.h"
 #include "proxy/proxy_context.h"
+#include "proxy/tls_context.h"
 #include "proxy/upkeep.h"
 
 namespace sluice {
@@ -45,12 +46,16 @@ class daemon {
   awaitable<void> wait_for_drain(std::chrono::milliseconds timeout);
   void schedule_upkeep();
   void apply_shares();
+  // Builds the TLS contexts from `next` (the certificate files are read again); a side whose
+  // files do not load keeps its running context, and `next` keeps that side's running settings.
+  void apply_tls(config& next);
 
   asio::io_context& io_;
   config settings_;
   std::string config_path_;
   std::function<void()> on_stopped_;
   metrics::sluice_metrics metrics_;
+  proxy::tls_contexts tls_;  // before pool_: its logins point at it
   proxy::backend_pool pool_;
   proxy::health_state health_;
   proxy::proxy_context context_;

@@ -17,6 +17,7 @@
 #include "config/config_file.h"
 #include "daemon/daemon.h"
 #include "proxy/log.h"
+#include "proxy/tls_context.h"
 
 namespace {
 
@@ -103,6 +104,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (check_only) {
+    // The TLS files too: a certificate that does not load would stop the start.
+    sluice::proxy::tls_contexts tls;
+    auto failure = tls.load_client_side(settings.tls);
+    if (!failure) failure = tls.load_backend_side(settings.backend_tls, settings.backend);
+    if (failure) {
+      std::cerr << "sluice: configuration error: " << *failure << "\n";
+      return 2;
+    }
     std::cout << config_path << ": configuration is valid\n";
     return 0;
   }

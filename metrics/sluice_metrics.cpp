@@ -54,6 +54,10 @@ std::string_view to_string(rejection r) noexcept {
       return "auth_failed";
     case rejection::login_evicted:
       return "login_evicted";
+    case rejection::tls_failed:
+      return "tls_failed";
+    case rejection::insecure_transport:
+      return "insecure_transport";
   }
   return "unknown";
 }

@@ -29,9 +29,11 @@ enum class rejection {
   queue_timeout,
   backend_unavailable,
   auth_failed,
-  login_evicted,  // a connection still logging in closed to make room for a new one
+  login_evicted,       // a connection still logging in closed to make room for a new one
+  tls_failed,          // the client's TLS handshake failed (its certificate, version, ciphers)
+  insecure_transport,  // a login without TLS under [tls] require_secure_transport
 };
-inline constexpr std::size_t rejection_count = 8;
+inline constexpr std::size_t rejection_count = 10;
 std::string_view to_string(rejection r) noexcept;
 
 // States a backend connection is counted in (`state` label of sluice_backends).

@@ -96,6 +96,11 @@ bool verify_caching_sha2(std::string_view password, std::string_view scramble,
   return same_token(caching_sha2_token(password, scramble), token);
 }
 
+bool verify_cleartext_password(std::string_view password, std::string_view sent) {
+  if (sent.ends_with('\0')) sent.remove_suffix(1);
+  return same_token(password, sent);
+}
+
 boost::system::result<std::string> rsa_encrypt_password(std::string_view password,
                                                         std::string_view scramble,
                                                         std::string_view pem_public_key) {

@@ -29,6 +29,11 @@ std::string caching_sha2_token(std::string_view password, std::string_view scram
 bool verify_caching_sha2(std::string_view password, std::string_view scramble,
                          std::string_view token);
 
+// caching_sha2_password full authentication over TLS: after the server's "perform full
+// authentication" (0x01 0x04) the client sends its password in the clear, NUL-terminated
+// (the connection is encrypted). Constant-time in the password's bytes; the NUL is optional.
+bool verify_cleartext_password(std::string_view password, std::string_view sent);
+
 // caching_sha2 / sha256 full authentication over plain TCP: (password + '\0') XOR scramble
 // (cyclic), RSA-encrypted with the server's PEM public key, OAEP padding. Errors: `malformed` for
 // an unreadable key or an empty scramble, `unsupported` for a non-RSA key, `too_large` when the

@@ -17,6 +17,7 @@ constexpr std::size_t scramble_part1_size = 8;
 constexpr std::size_t scramble_part2_min_size = 13;  // includes the trailing NUL
 constexpr std::size_t greeting_reserved_size = 6;    // then 4 bytes of MariaDB capabilities
 constexpr std::size_t response_filler_size = 23;
+constexpr std::size_t ssl_request_size = 4 + 4 + 1 + response_filler_size;
 
 }  // namespace
 
@@ -143,6 +144,27 @@ void encode_handshake_response_41(const handshake_response_41& m, std::vector<st
   if (m.capabilities & capability::plugin_auth) w.null_terminated_string(m.auth_plugin_name);
   if (m.capabilities & capability::connect_attrs)
     encode_connect_attributes(m.connect_attributes, w);
+}
+
+boost::system::result<ssl_request> decode_ssl_request(std::span<const std::uint8_t> payload) {
+  wire_reader r(payload);
+  ssl_request m;
+  SLUICE_TRY(m.capabilities, r.u32());
+  SLUICE_TRY(m.max_packet_size, r.u32());
+  SLUICE_TRY(m.character_set, r.u8());
+  if (auto filler = r.skip(response_filler_size); !filler) return filler.error();
+  if (payload.size() != ssl_request_size) return codec_errc::unsupported;
+  if ((m.capabilities & capability::ssl) == 0 || (m.capabilities & capability::protocol_41) == 0)
+    return codec_errc::unsupported;
+  return m;
+}
+
+void encode_ssl_request(const ssl_request& m, std::vector<std::uint8_t>& out) {
+  wire_writer w(out);
+  w.u32(m.capabilities);
+  w.u32(m.max_packet_size);
+  w.u8(m.character_set);
+  w.zeros(response_filler_size);
 }
 
 }  // namespace sluice::protocol

@@ -63,11 +63,30 @@ struct handshake_response_41 {
 
 // Field presence follows the capability field in the packet itself (the server only honours the
 // flags it offered, and a well-behaved client sets no others). A 32-byte SSLRequest (ssl flag, no
-// username) and a client without protocol_41 are `unsupported`.
+// username: see decode_ssl_request) and a client without protocol_41 are `unsupported`.
 boost::system::result<handshake_response_41> decode_handshake_response_41(
     std::span<const std::uint8_t> payload);
 // With CLIENT_SECURE_CONNECTION (and no lenenc client data) at most 255 auth bytes are written.
 void encode_handshake_response_41(const handshake_response_41& response,
                                   std::vector<std::uint8_t>& out);
+
+// "Protocol::SSLRequest": the first 32 bytes of a HandshakeResponse41 and nothing else,
+//   int<4> client capabilities (with CLIENT_SSL), int<4> max packet size, int<1> character set,
+//   string[23] filler (MariaDB clients put their extended capabilities in its last 4 bytes).
+// The client starts the TLS handshake right after it; the HandshakeResponse41 follows over TLS
+// with the next sequence id.
+struct ssl_request {
+  std::uint32_t capabilities = 0;
+  std::uint32_t max_packet_size = 0;
+  std::uint8_t character_set = 0;
+
+  bool operator==(const ssl_request&) const = default;
+};
+
+// A packet of another length (a full HandshakeResponse41) or without CLIENT_SSL is `unsupported`,
+// so the one answer tells a login that upgrades to TLS from one that does not; without
+// CLIENT_PROTOCOL_41 it is `unsupported` too (no pre-4.1 TLS).
+boost::system::result<ssl_request> decode_ssl_request(std::span<const std::uint8_t> payload);
+void encode_ssl_request(const ssl_request& request, std::vector<std::uint8_t>& out);
 
 }  // namespace sluice::protocol

@@ -27,14 +27,14 @@ void append_statement_command(std::vector<std::uint8_t>& out, protocol::command 
 
 awaitable<boost::system::result<std::vector<command_reply>>> run_commands(
     backend_connection& c, std::span<const std::uint8_t> framed, std::size_t replies) {
-  auto write_ec = co_await write_all(c.socket, framed);
+  auto write_ec = co_await write_all(c.stream, framed);
   if (write_ec) co_return write_ec;
   std::vector<command_reply> out;
   out.reserve(replies);
   auto& scanner = c.scanner;
   scanner.start(protocol::response_scanner::shape::single);
   while (out.size() < replies) {
-    auto [ec, n] = co_await read_some(c.socket, c.buffer);
+    auto [ec, n] = co_await read_some(c.stream, c.buffer);
     if (ec) co_return ec;
     std::span<const std::uint8_t> bytes(c.buffer.data(), n);
     while (!bytes.empty()) {
@@ -63,7 +63,7 @@ awaitable<bool> read_response(backend_connection& c, protocol::response_scanner:
   using state = protocol::response_scanner::state;
   c.scanner.start(shape);
   for (;;) {
-    auto [ec, n] = co_await read_some(c.socket, c.buffer);
+    auto [ec, n] = co_await read_some(c.stream, c.buffer);
     if (ec) co_return false;
     const std::size_t used = c.scanner.feed(std::span<const std::uint8_t>(c.buffer.data(), n));
     out.insert(out.end(), c.buffer.begin(), c.buffer.begin() + static_cast<std::ptrdiff_t>(used));

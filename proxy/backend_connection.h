@@ -1,5 +1,5 @@
-// A connection to the MySQL server as sluice holds it: socket, what was negotiated, and what its
-// session currently holds.
+// A connection to the MySQL server as sluice holds it: its byte stream (TCP, or TLS over it), what
+// was negotiated, and what its session currently holds.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "protocol/response_scanner.h"
 #include "proxy/asio_types.h"
+#include "proxy/byte_stream.h"
 #include "session/prepared_statements.h"
 #include "session/session_vars.h"
 
@@ -16,9 +17,9 @@ namespace sluice::proxy {
 
 class backend_connection {
  public:
-  backend_connection(tcp::socket s, std::uint64_t connection_id, std::uint32_t caps,
+  backend_connection(byte_stream s, std::uint64_t connection_id, std::uint32_t caps,
                      std::size_t max_prepared_statements = 256)
-      : socket(std::move(s)),
+      : stream(std::move(s)),
         id(connection_id),
         capabilities(caps),
         statements(max_prepared_statements),
@@ -32,7 +33,8 @@ class backend_connection {
 
   static constexpr std::size_t relay_buffer_size = 64 * 1024;
 
-  tcp::socket socket;
+  // Its bytes; stream.socket() only for peeks that look for a close, cancel and close.
+  byte_stream stream;
   std::uint64_t id;                    // sluice's number for it (S-<id> in logs)
   std::uint32_t capabilities;          // negotiated with the server
   std::uint32_t server_thread_id = 0;  // the server's connection id (for KILL)

@@ -2,8 +2,6 @@
 // (mysql_native_password, caching_sha2_password incl. RSA full auth), and the session trackers.
 #include "proxy/backend_connector.h"
 
-#include <sys/socket.h>
-
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
@@ -17,6 +15,7 @@
 #include "protocol/handshake.h"
 #include "protocol/text_resultset.h"
 #include "proxy/backend_commands.h"
+#include "proxy/backend_tls.h"
 #include "proxy/frame_reader.h"
 #include "proxy/socket_io.h"
 
@@ -31,7 +30,8 @@ constexpr std::string_view sha2_plugin = protocol::caching_sha2_plugin;
 
 // What sluice asks of the server. CLIENT_LONG_PASSWORD doubles as "CLIENT_MYSQL": with it set and
 // the reserved bytes zero, a MariaDB server enables none of its extended capabilities.
-// Never CLIENT_DEPRECATE_EOF (the response scanner relies on EOF packets) nor SSL/compression.
+// Never CLIENT_DEPRECATE_EOF (the response scanner relies on EOF packets) nor compression; SSL
+// is added by backend_tls when [backend] tls asks for it.
 constexpr std::uint32_t wanted_capabilities =
     cap::long_password | cap::long_flag | cap::local_files | cap::protocol_41 | cap::transactions |
     cap::secure_connection | cap::multi_statements | cap::multi_results | cap::ps_multi_results |
@@ -56,7 +56,7 @@ std::string scramble_of(std::string_view data) {
   return std::string(data);
 }
 
-awaitable<error_code> write_payload(tcp::socket& s, const std::vector<std::uint8_t>& payload,
+awaitable<error_code> write_payload(byte_stream& s, const std::vector<std::uint8_t>& payload,
                                     std::uint8_t sequence_id) {
   std::vector<std::uint8_t> framed;
   protocol::append_packets(framed, payload, sequence_id);
@@ -76,7 +76,7 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
                                                   const std::string& password) {
   for (int round = 0; round < 8; ++round) {
     frame f;
-    if (auto ec = co_await reader.next(c.socket, f, max_handshake_packet))
+    if (auto ec = co_await reader.next(c.stream, f, max_handshake_packet))
       co_return "reading the authentication reply: " + ec.message();
     if (f.payload.empty()) co_return "empty authentication reply";
     const std::uint8_t next_seq = static_cast<std::uint8_t>(f.sequence_id + 1);
@@ -98,7 +98,7 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
               "caching_sha2_password for the backend user)";
         const std::string token = auth_token(plugin, password, scramble);
         std::vector<std::uint8_t> payload(token.begin(), token.end());
-        if (auto ec = co_await write_payload(c.socket, payload, next_seq))
+        if (auto ec = co_await write_payload(c.stream, payload, next_seq))
           co_return "sending the auth switch response: " + ec.message();
         break;
       }
@@ -112,13 +112,13 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
           auto encrypted = protocol::rsa_encrypt_password(password, scramble, more->data);
           if (!encrypted) co_return "cannot encrypt the password with the server's public key";
           std::vector<std::uint8_t> payload(encrypted->begin(), encrypted->end());
-          if (auto ec = co_await write_payload(c.socket, payload, next_seq))
+          if (auto ec = co_await write_payload(c.stream, payload, next_seq))
             co_return "sending the encrypted password: " + ec.message();
           break;
         }
         // Full authentication over plain TCP: ask for the public key (0x02).
         std::vector<std::uint8_t> request{2};
-        if (auto ec = co_await write_payload(c.socket, request, next_seq))
+        if (auto ec = co_await write_payload(c.stream, request, next_seq))
           co_return "requesting the server's public key: " + ec.message();
         break;
       }
@@ -135,7 +135,7 @@ awaitable<boost::system::result<std::vector<protocol::text_row>, std::string>> q
     backend_connection& c, std::string_view sql) {
   std::vector<std::uint8_t> framed;
   append_command(framed, protocol::command::query, sql);
-  if (auto ec = co_await write_all(c.socket, framed)) co_return ec.message();
+  if (auto ec = co_await write_all(c.stream, framed)) co_return ec.message();
   std::vector<std::uint8_t> response;
   if (!co_await read_response(c, protocol::response_scanner::shape::query, response))
     co_return std::string("the connection failed");
@@ -179,6 +179,8 @@ awaitable<boost::system::result<session::server_defaults, std::string>> learn_se
 awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
     const backend_login& login, int variant, std::uint64_t id, bool learn_server) {
   auto executor = co_await asio::this_coro::executor;
+  // The contexts as they are now: a reload during the connect does not change this one.
+  const backend_tls_context tls = login.tls ? login.tls->for_backend() : backend_tls_context();
   error_code ec;
   const auto address = asio::ip::make_address(login.address.host, ec);
   if (ec) co_return "bad backend address " + login.address.host;
@@ -189,10 +191,11 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
     co_return "connect to " + login.address.host + ":" + std::to_string(login.address.port) + ": " +
         connect_ec.message();
   prepare_socket(socket);
+  byte_stream stream(std::move(socket));
 
   frame_reader reader(4096);
   frame f;
-  if (auto read_ec = co_await reader.next(socket, f, max_handshake_packet))
+  if (auto read_ec = co_await reader.next(stream, f, max_handshake_packet))
     co_return "reading the server greeting: " + read_ec.message();
   if (!f.payload.empty() && f.payload[0] == protocol::err_header)
     co_return "the server refused the connection: " + error_text(f.payload, 0);
@@ -203,15 +206,18 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   std::uint32_t wanted = wanted_capabilities;
   if (variant == 1) wanted |= cap::found_rows;
   const std::uint32_t caps = (greeting->capabilities | cap::long_password) & wanted;
-  auto conn = std::make_unique<backend_connection>(std::move(socket), id, caps,
+  auto conn = std::make_unique<backend_connection>(std::move(stream), id, caps,
                                                    login.max_prepared_statements);
   conn->server_thread_id = greeting->connection_id;
+  std::uint8_t sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
+  if (auto refused = co_await start_backend_tls(*conn, tls, *greeting, sequence_id))
+    co_return *refused;
 
   const std::string scramble = scramble_of(greeting->auth_plugin_data);
   std::string plugin = greeting->auth_plugin_name;
   if (plugin != sha2_plugin) plugin = std::string(native_plugin);
   protocol::handshake_response_41 response;
-  response.capabilities = caps;
+  response.capabilities = conn->capabilities;  // with CLIENT_SSL when TLS started
   response.max_packet_size = 1u << 30;
   response.character_set = greeting->character_set ? greeting->character_set : 45;
   response.username = login.user;
@@ -220,8 +226,7 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   response.connect_attributes = {{"_client_name", "sluice"}, {"_client_version", SLUICE_VERSION}};
   std::vector<std::uint8_t> payload;
   protocol::encode_handshake_response_41(response, payload);
-  if (auto write_ec = co_await write_payload(conn->socket, payload,
-                                             static_cast<std::uint8_t>(f.sequence_id + 1)))
+  if (auto write_ec = co_await write_payload(conn->stream, payload, sequence_id))
     co_return "sending the handshake response: " + write_ec.message();
   if (auto failure = co_await finish_auth(*conn, reader, plugin, scramble, login.password))
     co_return *failure;
@@ -273,7 +278,7 @@ awaitable<std::optional<std::string>> change_user_without_schema(backend_connect
   request.character_set = 45;
   std::vector<std::uint8_t> payload;
   protocol::encode_change_user(request, c.capabilities, payload);
-  if (auto ec = co_await write_payload(c.socket, payload, 0)) co_return ec.message();
+  if (auto ec = co_await write_payload(c.stream, payload, 0)) co_return ec.message();
   frame_reader reader(4096);
   auto failure = co_await finish_auth(c, reader, c.auth_plugin, c.scramble, login.password);
   if (failure) co_return failure;
@@ -304,15 +309,14 @@ awaitable<bool> reset_session(backend_connection& c) {
 }
 
 void close_backend(backend_connection& c) noexcept {
-  if (!c.socket.is_open()) return;
+  if (!c.stream.is_open()) return;
   static constexpr std::uint8_t quit[] = {1, 0, 0, 0,
                                           static_cast<std::uint8_t>(protocol::command::quit)};
-  // The socket is non-blocking under Asio; five bytes fit in any send buffer or are dropped.
-  [[maybe_unused]] auto sent =
-      ::send(c.socket.native_handle(), quit, sizeof quit, MSG_DONTWAIT | MSG_NOSIGNAL);
+  // Never waits: five bytes (encrypted if the connection is) fit in any send buffer or are dropped.
+  c.stream.send_now(quit);
   error_code ignored;
-  c.socket.shutdown(tcp::socket::shutdown_both, ignored);
-  c.socket.close(ignored);
+  c.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  c.stream.close();
 }
 
 }  // namespace sluice::proxy

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "proxy/asio_types.h"
 #include "proxy/backend_connection.h"
+#include "proxy/tls_context.h"
 #include "session/server_defaults.h"
 
 namespace sluice::proxy {
@@ -24,6 +25,7 @@ struct backend_login {
   std::string password;
   std::chrono::milliseconds connect_timeout{5000};
   std::size_t max_prepared_statements = 256;  // per connection
+  const tls_contexts* tls = nullptr;          // [backend] tls (none: plain TCP)
 };
 
 // Client capabilities that change the server's answers and so split the pool into variants.

@@ -302,20 +302,20 @@ void backend_pool::stop_watching(backend_connection& c) {
   if (!c.idle_watched) return;
   c.idle_watched = false;
   error_code ignored;
-  c.socket.cancel(ignored);
+  c.stream.socket().cancel(ignored);
 }
 
 void backend_pool::watch_idle(backend_connection& c) {
   c.idle_watched = true;
   // An idle connection that becomes readable was closed or killed by the server: drop it now
   // rather than hand it to the next statement. A peek costs no epoll re-arm, unlike async_wait.
-  c.socket.async_receive(asio::buffer(c.buffer.data(), 1), tcp::socket::message_peek,
-                         [this, alive = alive_, conn = &c](error_code ec, std::size_t) {
-                           if (ec == asio::error::operation_aborted || !*alive) return;
-                           core_.discard_idle_if(
-                               [conn](const backend_ptr& p) { return p.get() == conn; },
-                               clock::now());
-                         });
+  c.stream.socket().async_receive(asio::buffer(c.buffer.data(), 1), tcp::socket::message_peek,
+                                  [this, alive = alive_, conn = &c](error_code ec, std::size_t) {
+                                    if (ec == asio::error::operation_aborted || !*alive) return;
+                                    core_.discard_idle_if(
+                                        [conn](const backend_ptr& p) { return p.get() == conn; },
+                                        clock::now());
+                                  });
 }
 
 void backend_pool::arm_deadline_timer() {

@@ -17,7 +17,7 @@ awaitable<frames_relayed> relay_client_frames(client_connection& client,
       frame f;
       const auto ec = co_await client.next_continuation(f, max_command);
       if (ec == asio::error::message_size) co_return frames_relayed::too_large;
-      if (ec || co_await write_all(backend.socket, f.wire)) co_return frames_relayed::failed;
+      if (ec || co_await write_all(backend.stream, f.wire)) co_return frames_relayed::failed;
     }
     co_return frames_relayed::all;
   }
@@ -25,7 +25,7 @@ awaitable<frames_relayed> relay_client_frames(client_connection& client,
     frame f;
     if (co_await client.next_required(f, protocol::max_packet_payload))
       co_return frames_relayed::failed;
-    if (co_await write_all(backend.socket, f.wire)) co_return frames_relayed::failed;
+    if (co_await write_all(backend.stream, f.wire)) co_return frames_relayed::failed;
     if (f.payload.empty()) co_return frames_relayed::all;
   }
 }
@@ -34,7 +34,7 @@ awaitable<relay_result> relay_response(client_connection& client, backend_connec
                                        std::size_t max_packet) {
   relay_result result;
   for (;;) {
-    auto [read_ec, n] = co_await read_some(backend.socket, backend.buffer);
+    auto [read_ec, n] = co_await read_some(backend.stream, backend.buffer);
     if (read_ec) {
       result.end = relay_end::backend_lost;
       co_return result;

@@ -11,19 +11,24 @@
 namespace sluice::proxy {
 
 client_connection::client_connection(tcp::socket socket, frame_budget* budget)
-    : socket_(std::move(socket)), reader_(16 * 1024, budget) {
+    : stream_(std::move(socket)), reader_(16 * 1024, budget) {
   error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
+  const auto remote = stream_.socket().remote_endpoint(ec);
   address_ = ec ? "unknown" : remote.address().to_string();
   peer_ = ec ? "unknown" : address_ + ":" + std::to_string(remote.port());
-  prepare_socket(socket_);
+  prepare_socket(stream_.socket());
+}
+
+awaitable<error_code> client_connection::start_tls(SSL* ssl) {
+  const std::vector<std::uint8_t> early = reader_.take_buffered();
+  co_return co_await stream_.start_tls(ssl, early);
 }
 
 awaitable<error_code> client_connection::next_command(frame& out, std::size_t max_payload) {
   // A command's first frame is at most a packet's payload; the whole command is counted below.
   const std::size_t first_frame_limit =
       std::min<std::size_t>(max_payload, protocol::max_packet_payload);
-  const auto ec = co_await reader_.next(socket_, out, first_frame_limit, &owed_read_, false);
+  const auto ec = co_await reader_.next(stream_, out, first_frame_limit, &owed_read_, false);
   command_bytes_ = ec ? 0 : out.payload.size();
   command_continues_ = !ec && out.payload.size() == protocol::max_packet_payload;
   co_return ec;
@@ -31,7 +36,7 @@ awaitable<error_code> client_connection::next_command(frame& out, std::size_t ma
 
 awaitable<error_code> client_connection::next_continuation(frame& out, std::size_t max_command) {
   const auto ec =
-      co_await reader_.next(socket_, out, protocol::max_packet_payload, &owed_read_, true);
+      co_await reader_.next(stream_, out, protocol::max_packet_payload, &owed_read_, true);
   if (ec) {
     command_continues_ = false;
     co_return ec;
@@ -54,15 +59,15 @@ awaitable<error_code> client_connection::discard_continuation(std::size_t max_co
 }
 
 awaitable<error_code> client_connection::next_required(frame& out, std::size_t max_payload) {
-  co_return co_await reader_.next(socket_, out, max_payload, &owed_read_, true);
+  co_return co_await reader_.next(stream_, out, max_payload, &owed_read_, true);
 }
 
 awaitable<error_code> client_connection::next_auth_reply(frame& out, std::size_t max_payload) {
-  co_return co_await reader_.next(socket_, out, max_payload, &owed_auth_, true);
+  co_return co_await reader_.next(stream_, out, max_payload, &owed_auth_, true);
 }
 
 awaitable<error_code> client_connection::write(std::span<const std::uint8_t> bytes) {
-  co_return co_await write_all(socket_, bytes, &owed_write_);
+  co_return co_await write_all(stream_, bytes, &owed_write_);
 }
 
 awaitable<bool> client_connection::send_payload(std::uint8_t sequence_id,
@@ -94,8 +99,7 @@ awaitable<bool> client_connection::send_error(std::uint8_t sequence_id, const er
 }
 
 void client_connection::close() noexcept {
-  error_code ignored;
-  socket_.close(ignored);
+  stream_.close();
 }
 
 }  // namespace sluice::proxy

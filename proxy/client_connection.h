@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "proxy/asio_types.h"
+#include "proxy/byte_stream.h"
 #include "proxy/errors.h"
 #include "proxy/frame_reader.h"
 #include "proxy/peer_wait.h"
@@ -19,7 +20,11 @@ class client_connection {
  public:
   client_connection(tcp::socket socket, frame_budget* budget);
 
-  tcp::socket& socket() noexcept { return socket_; }
+  // The TCP socket, for end-of-stream peeks while the client waits (never for its bytes).
+  tcp::socket& socket() noexcept { return stream_.socket(); }
+  // Whether the client's bytes go through TLS (after an SSLRequest and a handshake).
+  bool encrypted() const noexcept { return stream_.encrypted(); }
+  const tls_stream* tls() const noexcept { return stream_.tls(); }
   const std::string& address() const noexcept { return address_; }  // the peer's IP
   const std::string& peer() const noexcept { return peer_; }        // IP:port
   std::uint32_t capabilities = 0;                                   // negotiated at login
@@ -42,7 +47,10 @@ class client_connection {
   awaitable<error_code> next_auth_reply(frame& out, std::size_t max_payload);
   std::size_t buffered() const noexcept { return reader_.buffered(); }
   // Gives an idle client's read buffer back until it sends again.
-  bool release_buffer_while_idle() { return reader_.release_while_idle(socket_); }
+  bool release_buffer_while_idle() { return reader_.release_while_idle(stream_); }
+  // After the client's SSLRequest: the TLS handshake with `ssl` (a new SSL in accept state),
+  // taking over whatever of it was already read. On failure tls()->failure() says why.
+  awaitable<error_code> start_tls(SSL* ssl);
   std::size_t buffer_capacity() const noexcept { return reader_.capacity(); }
 
   // Bytes to the client (a response streamed from a backend, or sluice's own packets).
@@ -58,10 +66,10 @@ class client_connection {
   const peer_wait& owed_auth() const noexcept { return owed_auth_; }
 
   void close() noexcept;
-  bool is_open() const noexcept { return socket_.is_open(); }
+  bool is_open() const noexcept { return stream_.is_open(); }
 
  private:
-  tcp::socket socket_;
+  byte_stream stream_;
   std::string address_;
   std::string peer_;
   frame_reader reader_;

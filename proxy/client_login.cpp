@@ -8,6 +8,7 @@
 #include "protocol/change_user.h"
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
+#include "proxy/client_tls.h"
 #include "proxy/log.h"
 
 namespace sluice::proxy {
@@ -18,7 +19,8 @@ namespace status = protocol::server_status;
 using protocol::caching_sha2_plugin;
 using protocol::native_password_plugin;
 
-// What sluice offers clients. Not offered: SSL and compression (not implemented),
+// What sluice offers clients (and SSL when [tls] has a certificate: client_tls). Not offered:
+// compression (docs/TLS.md says why),
 // DEPRECATE_EOF (backends send EOF packets, forwarded as they are), IGNORE_SPACE and NO_SCHEMA /
 // ODBC (they would change the server's behaviour for that session only).
 constexpr std::uint32_t offered_capabilities =
@@ -162,8 +164,17 @@ awaitable<bool> authenticate(client_session& session, credentials given,
   bool verified = used_plugin == caching_sha2_plugin
                       ? protocol::verify_caching_sha2(password, scramble, given.token)
                       : protocol::verify_native_password(password, scramble, given.token);
+  // As a MySQL server: a caching_sha2 token that does not verify asks for full authentication,
+  // which only TLS allows (the password then comes in the clear).
+  const bool full_authentication =
+      !verified && used_plugin == caching_sha2_plugin && session.client().encrypted();
+  if (full_authentication) {
+    const auto cleartext = co_await read_cleartext_password(session, sequence_id, max_login_packet);
+    if (!cleartext) co_return false;
+    verified = protocol::verify_cleartext_password(password, *cleartext);
+  }
   if (!known_user) verified = false;
-  if (verified && used_plugin == caching_sha2_plugin) {
+  if (verified && used_plugin == caching_sha2_plugin && !full_authentication) {
     const std::uint8_t fast_auth_ok[2] = {protocol::auth_more_data_header, 3};
     const std::uint8_t fast_auth_sequence = sequence_id++;
     if (!co_await session.client().send_payload(fast_auth_sequence, fast_auth_ok)) co_return false;
@@ -206,7 +217,8 @@ awaitable<bool> log_in(client_session& session) {
       backend_version.empty() ? std::string("5.7.99-sluice-") + SLUICE_VERSION : backend_version;
   greeting.connection_id = session.id();
   greeting.auth_plugin_data = scramble;
-  greeting.capabilities = offered_capabilities;
+  const ssl_context_ptr tls = offered_tls(session);
+  greeting.capabilities = offered_capabilities | tls_capability(tls);
   const std::uint8_t server_collation = session.pool().server_collation();
   greeting.character_set = server_collation ? server_collation : default_collation;
   greeting.status_flags = status::autocommit;
@@ -217,12 +229,18 @@ awaitable<bool> log_in(client_session& session) {
 
   frame f;
   if (co_await client.next_auth_reply(f, max_login_packet)) co_return false;
+  if (!co_await upgrade_if_requested(session, tls, f, max_login_packet)) co_return false;
   std::uint8_t sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
   auto response = protocol::decode_handshake_response_41(f.payload);
   if (!response) {
     const error_reply bad{protocol::server_error::access_denied, "08S01", "Bad handshake"};
     co_await client.send_error(sequence_id, bad);
     log(log_level::info, session.subject(), "close reason=bad_handshake");
+    co_return false;
+  }
+  if (const auto refusal = insecure_transport_refusal(session)) {
+    co_await client.send_error(sequence_id, *refusal);
+    log(log_level::info, session.subject(), "reject reason=insecure_transport");
     co_return false;
   }
   client.capabilities = response->capabilities & offered_capabilities;

@@ -249,7 +249,7 @@ awaitable<outcome> client_session::run_on_backend(command_context& command,
   const std::size_t max_packet = protocol::max_packet_payload;
   for (int attempt = 0;; ++attempt) {
     backend_connection& b = *backend_->conn;
-    bool sent = !co_await write_all(b.socket, wire);
+    bool sent = !co_await write_all(b.stream, wire);
     if (sent && continues) {
       // A command of 16 MiB or more continues in further frames.
       const std::size_t max_command = settings().max_allowed_packet;
@@ -439,10 +439,7 @@ void client_session::close_if_idle() {
 
 void client_session::force_close() {
   client_.close();
-  if (backend_) {
-    error_code ignored;
-    backend_->conn->socket.close(ignored);
-  }
+  if (backend_) backend_->conn->stream.close();
 }
 
 }  // namespace sluice::proxy

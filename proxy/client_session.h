@@ -89,6 +89,7 @@ class client_session {
 
   // ---- What the session shares and holds ----
   proxy_context& context() noexcept { return context_; }
+  const proxy_context& context() const noexcept { return context_; }
   const config& settings() const noexcept { return *context_.settings; }
   backend_pool& pool() noexcept { return *context_.pool; }
   metrics::sluice_metrics& metrics() noexcept { return context_.pool->metrics(); }

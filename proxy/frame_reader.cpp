@@ -7,7 +7,6 @@
 
 #include "protocol/constants.h"
 #include "protocol/frame.h"
-#include "proxy/socket_io.h"
 
 namespace sluice::proxy {
 
@@ -52,15 +51,22 @@ void frame_reader::shrink_if_drained() {
   release_charge();
 }
 
-bool frame_reader::release_while_idle(tcp::socket& socket) {
+bool frame_reader::release_while_idle(byte_stream& stream) {
   if (!idle_wait_ || release_requested_ || buffer_.empty()) return false;
   release_requested_ = true;
   error_code ignored;
-  socket.cancel(ignored);
+  stream.socket().cancel(ignored);
   return true;
 }
 
-awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
+std::vector<std::uint8_t> frame_reader::take_buffered() {
+  std::vector<std::uint8_t> rest(buffer_.begin() + static_cast<std::ptrdiff_t>(next_),
+                                 buffer_.begin() + static_cast<std::ptrdiff_t>(end_));
+  next_ = end_ = 0;
+  return rest;
+}
+
+awaitable<error_code> frame_reader::fill(byte_stream& stream, std::size_t want,
                                          peer_wait* stalled) {
   // Makes [next_, next_ + want) available in the buffer.
   if (next_ + want > buffer_.size() && next_ > 0) {
@@ -78,14 +84,14 @@ awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
       buffer_.resize(grown);
     }
     auto [ec, n] = co_await read_some(
-        socket, std::span<std::uint8_t>(buffer_.data() + end_, buffer_.size() - end_));
+        stream, std::span<std::uint8_t>(buffer_.data() + end_, buffer_.size() - end_));
     if (ec == asio::error::operation_aborted && release_requested_) {
       // An idle client: wait without a buffer (a peek), and take one again when bytes come.
       release_requested_ = false;
       std::vector<std::uint8_t>().swap(buffer_);
       release_charge();
       next_ = end_ = 0;
-      if (auto wait_ec = co_await wait_readable(socket)) co_return wait_ec;
+      if (auto wait_ec = co_await wait_readable(stream)) co_return wait_ec;
       buffer_.resize(initial_capacity_);
       continue;
     }
@@ -100,14 +106,14 @@ awaitable<error_code> frame_reader::fill(tcp::socket& socket, std::size_t want,
   co_return error_code{};
 }
 
-awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::size_t max_payload,
+awaitable<error_code> frame_reader::next(byte_stream& stream, frame& out, std::size_t max_payload,
                                          peer_wait* stalled, bool required) {
   // The frame returned last is consumed: a buffer it grew goes back to its initial size.
   if (next_ == end_) next_ = end_ = 0;
   shrink_if_drained();
   if (stalled && (required || end_ > next_)) stalled->begin();
   idle_wait_ = !required && next_ == end_;
-  auto ec = co_await fill(socket, protocol::frame_header_size, stalled);
+  auto ec = co_await fill(stream, protocol::frame_header_size, stalled);
   idle_wait_ = false;
   release_requested_ = false;
   if (ec) {
@@ -122,7 +128,7 @@ awaitable<error_code> frame_reader::next(tcp::socket& socket, frame& out, std::s
   }
   const std::size_t total = protocol::frame_header_size + header.payload_length;
   if (end_ - next_ < total && stalled) stalled->begin();
-  ec = co_await fill(socket, total, stalled);
+  ec = co_await fill(stream, total, stalled);
   if (stalled) stalled->end();
   if (ec) co_return ec;
   out.sequence_id = header.sequence_id;

@@ -1,4 +1,4 @@
-// Reads whole MySQL frames (header + payload) from a stream socket through one reusable buffer.
+// Reads whole MySQL frames (header + payload) from a byte stream through one reusable buffer.
 // The buffer grows only with bytes that actually arrive (a header that announces 16 MiB and is
 // followed by nothing costs nothing), and an idle client's buffer can be given back.
 #pragma once
@@ -9,6 +9,7 @@
 
 #include "proxy/asio_types.h"
 #include "proxy/frame_budget.h"
+#include "proxy/byte_stream.h"
 #include "proxy/peer_wait.h"
 
 namespace sluice::proxy {
@@ -30,7 +31,7 @@ class frame_reader {
   // Reads the next frame. Frames longer than `max_payload` are refused with message_size.
   // `stalled` is marked while the peer owes bytes: the rest of a frame it began, or, when
   // `required` (an auth reply, a continuation frame, LOCAL INFILE data), the whole frame.
-  awaitable<error_code> next(tcp::socket& socket, frame& out, std::size_t max_payload,
+  awaitable<error_code> next(byte_stream& stream, frame& out, std::size_t max_payload,
                              peer_wait* stalled = nullptr, bool required = false);
   // Bytes received but not yet returned as a frame (a client that pipelines commands).
   std::size_t buffered() const noexcept { return end_ - next_; }
@@ -38,10 +39,13 @@ class frame_reader {
   // For an idle client: while next() waits for a frame with nothing buffered, its read is
   // cancelled, the buffer freed, and the wait goes on with a peek; the buffer comes back with the
   // client's next bytes. Returns whether a release was started.
-  bool release_while_idle(tcp::socket& socket);
+  bool release_while_idle(byte_stream& stream);
+  // Hands over the bytes received but not returned as frames (a client's first TLS bytes right
+  // behind its SSLRequest), which the reader no longer holds.
+  std::vector<std::uint8_t> take_buffered();
 
  private:
-  awaitable<error_code> fill(tcp::socket& socket, std::size_t want, peer_wait* stalled);
+  awaitable<error_code> fill(byte_stream& stream, std::size_t want, peer_wait* stalled);
   // Waits until the buffer may grow to `size` bytes: beyond frame_budget::small_frame the growth
   // is charged to the shared budget (a wait that is not the client's fault: no deadline runs).
   awaitable<void> charge_growth(std::size_t size, peer_wait* stalled);

@@ -12,6 +12,7 @@
 #include "proxy/client_state.h"
 #include "proxy/frame_reader.h"
 #include "proxy/health.h"
+#include "proxy/tls_context.h"
 #include "session/collations.h"
 
 namespace sluice::proxy {
@@ -22,6 +23,7 @@ struct proxy_context {
   const config* settings = nullptr;
   backend_pool* pool = nullptr;
   health_state* health = nullptr;
+  const tls_contexts* tls = nullptr;  // for new connections; replaced on reload
   std::uint32_t next_client_id = 1;
   bool draining = false;
   std::size_t resetting = 0;  // backends being reset before they return to the pool

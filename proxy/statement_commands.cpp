@@ -80,7 +80,7 @@ awaitable<bool> remember_statement(backend_connection& b, const std::string& key
   std::vector<std::uint8_t> closes;
   for (std::uint32_t old : b.statements.insert(key, id))
     append_statement_command(closes, command::stmt_close, old);
-  co_return closes.empty() || !co_await write_all(b.socket, closes);
+  co_return closes.empty() || !co_await write_all(b.stream, closes);
 }
 
 // The statement on the held backend, prepared there now if it was not (under a key of its own if
@@ -153,7 +153,7 @@ awaitable<prepared_on_backend> statement_on_backend(client_session& session,
   session.metrics().statement_prepares.Increment();
   std::vector<std::uint8_t> response;
   const bool prepared_ok =
-      !co_await write_all(b.socket, framed) && co_await read_response(b, shape::prepare, response);
+      !co_await write_all(b.stream, framed) && co_await read_response(b, shape::prepare, response);
   const bool prepare_failed = prepared_ok && b.scanner.ended_with_error();
   const error_reply refused{b.scanner.error_code(),
                             b.scanner.sql_state().empty() ? "HY000" : b.scanner.sql_state(),
@@ -238,7 +238,7 @@ awaitable<outcome> prepare_statement(client_session& session, const frame& f) {
   std::vector<std::uint8_t> response;
   session.metrics().statement_prepares.Increment();
   const bool answered =
-      !co_await write_all(b.socket, f.wire) && co_await read_response(b, shape::prepare, response);
+      !co_await write_all(b.stream, f.wire) && co_await read_response(b, shape::prepare, response);
   if (!answered) {
     session.drop_backend("backend_lost during prepare");
     const error_reply lost{sluice_error::backend_lost, "08S01",
@@ -442,7 +442,7 @@ awaitable<outcome> send_long_data(client_session& session, const frame& f) {
       const std::vector<std::uint8_t> wire =
           with_backend_id(f, f.payload, on_backend.statement->id);
       backend_connection& b = session.backend();
-      bool sent = !co_await write_all(b.socket, wire);
+      bool sent = !co_await write_all(b.stream, wire);
       if (sent && continues) {
         const std::size_t max_command = session.settings().max_allowed_packet;
         const frames_relayed rest =

@@ -46,6 +46,8 @@ void expect_same(const config& got, const config& want) {
   EXPECT_EQ(got.backend_user, want.backend_user);
   EXPECT_EQ(got.backend_password, want.backend_password);
   EXPECT_EQ(got.connect_timeout.count(), want.connect_timeout.count()) << "connect_timeout";
+  EXPECT_TRUE(got.tls == want.tls) << "[tls]";
+  EXPECT_TRUE(got.backend_tls == want.backend_tls) << "[backend] tls*";
   EXPECT_EQ(got.pool.max_connections, want.pool.max_connections);
   EXPECT_EQ(got.pool.min_idle, want.pool.min_idle);
   EXPECT_EQ(got.pool.max_waiting, want.pool.max_waiting);
@@ -196,6 +198,53 @@ const std::vector<valid_case> valid_cases = {
        c.pool.max_connections = 3;
        c.pool.min_idle = 3;
      }},
+    {"tls_towards_clients",
+     required + "[tls]\n"
+                "cert_file = /etc/sluice/chain.pem\n"
+                "key_file = /etc/sluice/key.pem\n"
+                "ca_file = /etc/sluice/clients-ca.pem\n"
+                "verify_client = required\n"
+                "min_version = TLSv1.3\n"
+                "ciphers = ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\n"
+                "require_secure_transport = on\n",
+     [](config& c) {
+       c.tls.cert_file = "/etc/sluice/chain.pem";
+       c.tls.key_file = "/etc/sluice/key.pem";
+       c.tls.ca_file = "/etc/sluice/clients-ca.pem";
+       c.tls.verify_client = client_certificates::required;
+       c.tls.min_version = tls_version::v1_3;
+       c.tls.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+       c.tls.require_secure_transport = true;
+     }},
+    {"tls_optional_client_certificates_and_short_version",
+     required + "[tls]\n"
+                "cert_file = a.pem\n"
+                "key_file = b.pem\n"
+                "ca_file = c.pem\n"
+                "verify_client = optional\n"
+                "min_version = 1.2\n",
+     [](config& c) {
+       c.tls.cert_file = "a.pem";
+       c.tls.key_file = "b.pem";
+       c.tls.ca_file = "c.pem";
+       c.tls.verify_client = client_certificates::optional;
+     }},
+    {"tls_towards_the_backend",
+     required + "[backend]\n"
+                "tls = verify_identity\n"
+                "tls_ca_file = /etc/ssl/db-ca.pem\n"
+                "tls_cert_file = /etc/sluice/db-client.pem\n"
+                "tls_key_file = /etc/sluice/db-client.key\n"
+                "tls_server_name = db.internal\n",
+     [](config& c) {
+       c.backend_tls.mode = backend_tls_mode::verify_identity;
+       c.backend_tls.ca_file = "/etc/ssl/db-ca.pem";
+       c.backend_tls.cert_file = "/etc/sluice/db-client.pem";
+       c.backend_tls.key_file = "/etc/sluice/db-client.key";
+       c.backend_tls.server_name = "db.internal";
+     }},
+    {"backend_tls_preferred_needs_no_files", required + "[backend]\ntls = PREFERRED\n",
+     [](config& c) { c.backend_tls.mode = backend_tls_mode::preferred; }},
     {"log_level_info", required + "[log]\nlevel = info\n",
      [](config& c) { c.log = log_level::info; }},
 };
@@ -364,6 +413,31 @@ const std::vector<invalid_case> invalid_cases = {
      "log.level: expected error, warn, info or debug, got 'loud'"},
     {"empty_backend_user", required + "[backend]\nuser =\n", "backend.user: must not be empty"},
     {"empty_text", "", "backend.address is required"},
+    {"tls_certificate_without_key", required + "[tls]\ncert_file = a.pem\n",
+     "tls.cert_file and tls.key_file go together"},
+    {"tls_key_without_certificate", required + "[tls]\nkey_file = a.key\n",
+     "tls.cert_file and tls.key_file go together"},
+    {"tls_verify_client_without_ca",
+     required + "[tls]\ncert_file = a.pem\nkey_file = a.key\nverify_client = required\n",
+     "tls.verify_client needs tls.ca_file"},
+    {"tls_verify_client_without_certificate",
+     required + "[tls]\nca_file = ca.pem\nverify_client = optional\n",
+     "tls.verify_client needs tls.cert_file and tls.key_file"},
+    {"tls_required_without_certificate", required + "[tls]\nrequire_secure_transport = on\n",
+     "tls.require_secure_transport = on needs tls.cert_file and tls.key_file"},
+    {"tls_verify_client_bogus", required + "[tls]\nverify_client = maybe\n",
+     "tls.verify_client: expected off, optional or required, got 'maybe'"},
+    {"tls_min_version_too_old", required + "[tls]\nmin_version = TLSv1.1\n",
+     "tls.min_version: expected TLSv1.2 or TLSv1.3, got 'TLSv1.1'"},
+    {"backend_tls_bogus", required + "[backend]\ntls = on\n",
+     "backend.tls: expected disabled, preferred, required, verify_ca or verify_identity, got 'on'"},
+    {"backend_verify_ca_without_ca", required + "[backend]\ntls = verify_ca\n",
+     "backend.tls = verify_ca and verify_identity need backend.tls_ca_file"},
+    {"backend_verify_identity_without_ca", required + "[backend]\ntls = verify_identity\n",
+     "backend.tls = verify_ca and verify_identity need backend.tls_ca_file"},
+    {"backend_client_certificate_without_key",
+     required + "[backend]\ntls = required\ntls_cert_file = c.pem\n",
+     "backend.tls_cert_file and backend.tls_key_file go together"},
 };
 
 INSTANTIATE_TEST_SUITE_P(config, config_invalid, ::testing::ValuesIn(invalid_cases),

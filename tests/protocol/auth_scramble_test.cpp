@@ -9,6 +9,8 @@
 #include <openssl/sha.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "protocol/codec_errc.h"
 #include "tests/protocol/codec_case.h"
@@ -157,6 +159,38 @@ TEST_F(rsa_password, rejects_what_cannot_be_encrypted) {
   EXPECT_EQ(rsa_encrypt_password("pw", scramble, public_pem(ec_key.get())).error(),
             codec_errc::unsupported);
 }
+
+// What a client sends after "perform full authentication" over TLS: the password and a NUL.
+struct cleartext_case {
+  std::string name;
+  std::string password;
+  std::string sent;
+  bool accepted;
+};
+
+const std::vector<cleartext_case> cleartext_cases = {
+    {"password_and_nul", "app-pw", std::string("app-pw\0", 7), true},
+    {"password_without_nul", "app-pw", "app-pw", true},
+    {"wrong_password", "app-pw", std::string("app-px\0", 7), false},
+    {"prefix_of_password", "app-pw", std::string("app-\0", 5), false},
+    {"password_and_more", "app-pw", std::string("app-pw2\0", 8), false},
+    {"two_nuls", "app-pw", std::string("app-pw\0\0", 8), false},
+    {"empty_password_nul", "", std::string("\0", 1), true},
+    {"empty_password_nothing", "", "", true},
+    {"empty_password_given_one", "", std::string("x\0", 2), false},
+    {"nothing_sent", "app-pw", "", false},
+};
+
+class cleartext_password : public ::testing::TestWithParam<cleartext_case> {};
+TEST_P(cleartext_password, is_verified_as_sent_after_full_authentication) {
+  const auto& c = GetParam();
+  EXPECT_EQ(verify_cleartext_password(c.password, c.sent), c.accepted);
+}
+INSTANTIATE_TEST_SUITE_P(caching_sha2_full_auth, cleartext_password,
+                         ::testing::ValuesIn(cleartext_cases),
+                         [](const ::testing::TestParamInfo<cleartext_case>& info) {
+                           return info.param.name;
+                         });
 
 }  // namespace
 }  // namespace sluice::protocol::test

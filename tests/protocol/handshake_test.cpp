@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/codec_errc.h"
 #include "protocol/constants.h"
 #include "tests/protocol/codec_case.h"
 
@@ -165,6 +166,52 @@ TEST_P(handshake_response_41_codec, rejects_truncations) {
 }
 INSTANTIATE_TEST_SUITE_P(handshake, handshake_response_41_codec,
                          ::testing::ValuesIn(response_cases), case_name<handshake_response_41>);
+
+// SSLRequest as libmariadb 3.3 sends it before the TLS handshake (`mariadb --ssl`), and as
+// sluice sends it to a backend.
+const std::vector<codec_case<ssl_request>> ssl_request_cases = {
+    {.name = "libmariadb_before_tls",
+     .decoded = {.capabilities = mariadb_client_caps | ssl,
+                 .max_packet_size = 0x01000000,
+                 .character_set = 45},
+     .encoded = cat({hex("8c aa be 00 | 00 00 00 01 | 2d"), filler})},
+    {.name = "sluice_to_backend",
+     .decoded = {.capabilities = long_password | long_flag | local_files | protocol_41 | ssl |
+                                 transactions | secure_connection | plugin_auth,
+                 .max_packet_size = 0x40000000,
+                 .character_set = 33},
+     .encoded = cat({hex("85 aa 08 00 | 00 00 00 40 | 21"), filler})},
+};
+
+const auto decode_ssl = [](std::span<const std::uint8_t> b, std::uint32_t) {
+  return decode_ssl_request(b);
+};
+const auto encode_ssl = [](const ssl_request& m, std::uint32_t, bytes& out) {
+  encode_ssl_request(m, out);
+};
+
+class ssl_request_codec : public ::testing::TestWithParam<codec_case<ssl_request>> {};
+TEST_P(ssl_request_codec, decodes) {
+  expect_decodes(GetParam(), decode_ssl);
+}
+TEST_P(ssl_request_codec, encodes) {
+  expect_encodes(GetParam(), encode_ssl, decode_ssl);
+}
+TEST_P(ssl_request_codec, rejects_truncations) {
+  expect_truncations_rejected(GetParam(), decode_ssl);
+}
+INSTANTIATE_TEST_SUITE_P(handshake, ssl_request_codec, ::testing::ValuesIn(ssl_request_cases),
+                         case_name<ssl_request>);
+
+// The two packets a client may send first are told apart by these two decoders: each refuses
+// the other's packet, whatever the capability bits say.
+TEST(first_client_packet, ssl_request_and_handshake_response_refuse_each_other) {
+  const bytes ssl_only = ssl_request_cases[0].encoded;
+  EXPECT_EQ(decode_handshake_response_41(ssl_only).error(), codec_errc::unsupported);
+  const bytes full = response_cases[4].encoded;  // after_ssl_request: the ssl bit is set
+  EXPECT_EQ(decode_ssl_request(full).error(), codec_errc::unsupported);
+  ASSERT_TRUE(decode_handshake_response_41(full).has_value());
+}
 
 }  // namespace
 }  // namespace sluice::protocol::test

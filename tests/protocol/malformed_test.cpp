@@ -46,6 +46,7 @@ const decoder session_state = error_of([](std::span<const std::uint8_t> b, std::
 });
 const decoder greeting = without_caps<decode_handshake_v10>();
 const decoder response = without_caps<decode_handshake_response_41>();
+const decoder ssl = without_caps<decode_ssl_request>();
 const decoder ok = with_caps<decode_ok>();
 const decoder err = with_caps<decode_err>();
 const decoder eof = with_caps<decode_eof>();
@@ -86,6 +87,13 @@ const std::vector<malformed_case> cases = {
     {"response_attribute_overflows_block", response, 0,
      cat({hex("00 02 10 00 | 00 00 00 01 | 2d"), filler, text("u"), hex("00 | 00 | 03 05 61 62")}),
      codec_errc::malformed},
+
+    {"ssl_request_without_ssl_flag", ssl, 0, cat({hex("00 82 00 00 | 00 00 00 01 | 2d"), filler}),
+     codec_errc::unsupported},
+    {"ssl_request_pre_41_client", ssl, 0, cat({hex("00 08 00 00 | 00 00 00 01 | 2d"), filler}),
+     codec_errc::unsupported},
+    {"ssl_request_one_byte_too_long", ssl, 0,
+     cat({hex("00 8a 00 00 | 00 00 00 01 | 2d"), filler, hex("00")}), codec_errc::unsupported},
 
     {"ok_wrong_header", ok, tracking, hex("01 00 00 02 00 00 00"), codec_errc::malformed},
     {"ok_eof_header_without_deprecate_eof", ok, tracking, hex("fe 00 00 02 00 00 00"),

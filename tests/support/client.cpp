@@ -86,6 +86,16 @@ bool mysql_client::connect(const std::string& host, std::uint16_t port, const st
     unsigned int enable = 1;
     mysql_options(mysql_, MYSQL_OPT_LOCAL_INFILE, &enable);
   }
+  if (options.tls) {
+    const client_tls& tls = *options.tls;
+    my_bool enforce = tls.enforce;
+    my_bool verify = tls.verify_server_cert;
+    mysql_options(mysql_, MYSQL_OPT_SSL_ENFORCE, &enforce);
+    mysql_options(mysql_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+    if (!tls.ca_file.empty()) mysql_options(mysql_, MYSQL_OPT_SSL_CA, tls.ca_file.c_str());
+    if (!tls.cert_file.empty()) mysql_options(mysql_, MYSQL_OPT_SSL_CERT, tls.cert_file.c_str());
+    if (!tls.key_file.empty()) mysql_options(mysql_, MYSQL_OPT_SSL_KEY, tls.key_file.c_str());
+  }
 
   connected_ =
       mysql_real_connect(mysql_, host.c_str(), user.c_str(), password.c_str(),
@@ -195,6 +205,14 @@ std::string mysql_client::error_message() const {
 
 unsigned long mysql_client::thread_id() const {
   return mysql_thread_id(mysql_);
+}
+
+std::string mysql_client::tls_version() const {
+  if (!connected_ || mysql_get_ssl_cipher(mysql_) == nullptr) return "";
+  const char* version = nullptr;
+  if (mariadb_get_infov(mysql_, MARIADB_CONNECTION_TLS_VERSION, &version) != 0 || !version)
+    return "";
+  return version;
 }
 
 bool client_auth_plugin_available(const std::string& name) {

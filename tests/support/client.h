@@ -42,6 +42,15 @@ struct query_result {
   std::string describe() const;
 };
 
+// Connector/C's TLS options (MYSQL_OPT_SSL_*).
+struct client_tls {
+  bool enforce = true;              // MYSQL_OPT_SSL_ENFORCE: TLS or no connection
+  bool verify_server_cert = false;  // the CA signed it and it names the host (VERIFY_IDENTITY)
+  std::string ca_file;
+  std::string cert_file;  // a client certificate, with key_file
+  std::string key_file;
+};
+
 struct client_options {
   // A hung proxy must fail the test, not hang CI.
   std::chrono::seconds connect_timeout{10};
@@ -51,6 +60,7 @@ struct client_options {
   std::optional<std::string> charset;      // MYSQL_SET_CHARSET_NAME
   bool local_infile = false;               // MYSQL_OPT_LOCAL_INFILE
   unsigned long max_allowed_packet = 256UL << 20;
+  std::optional<client_tls> tls;  // none: plain TCP, as Connector/C does without TLS options
 };
 
 class mysql_client {
@@ -84,6 +94,8 @@ class mysql_client {
   std::string error_message() const;
   // The connection id from the handshake (mysql_thread_id).
   unsigned long thread_id() const;
+  // The TLS version of the connection ("TLSv1.3"), or "" when it is not encrypted.
+  std::string tls_version() const;
   MYSQL* handle() { return mysql_; }
 
  private:

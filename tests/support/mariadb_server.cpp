@@ -90,7 +90,10 @@ std::unique_ptr<mysql_client> connect_root(const mariadb_server& server, unsigne
 
 }  // namespace
 
-mariadb_server::mariadb_server() : dir_(make_temp_dir("sluice-mariadb-")) {
+mariadb_server::mariadb_server() : mariadb_server(std::vector<std::string>{}) {}
+
+mariadb_server::mariadb_server(std::vector<std::string> extra_options)
+    : dir_(make_temp_dir("sluice-mariadb-")), extra_options_(std::move(extra_options)) {
   try {
     mariadbd_ = find_program("mariadbd");
     prepare_datadir();
@@ -184,6 +187,7 @@ void mariadb_server::launch() {
                                    "--local-infile=1",
                                    "--innodb-flush-log-at-trx-commit=2"};
   argv.insert(argv.end(), innodb_options.begin(), innodb_options.end());
+  argv.insert(argv.end(), extra_options_.begin(), extra_options_.end());
   if (running_as_root()) argv.emplace_back("--user=root");
   process_ = child_process(argv, dir_ / "mariadbd.out");
 }

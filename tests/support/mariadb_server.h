@@ -23,6 +23,9 @@ class mariadb_server {
   // Initialises a datadir and starts mariadbd; throws std::runtime_error (with the server's log)
   // if it is not ready within 60 s.
   mariadb_server();
+  // The same with options added to mariadbd's command line, e.g. {"--ssl-cert=...",
+  // "--ssl-key=...", "--ssl-ca=..."} for a server that offers TLS.
+  explicit mariadb_server(std::vector<std::string> extra_options);
   // SIGKILLs mariadbd (it is throwaway) and removes the directory.
   ~mariadb_server();
   mariadb_server(const mariadb_server&) = delete;
@@ -64,6 +67,7 @@ class mariadb_server {
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
   std::string mariadbd_;
+  std::vector<std::string> extra_options_;
   child_process process_;
 };
 

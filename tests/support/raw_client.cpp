@@ -3,8 +3,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,11 +70,19 @@ raw_client::raw_client(std::uint16_t port, const std::string& bind_address)
     : fd_(connect_loopback(port, bind_address)) {}
 
 raw_client::~raw_client() {
+  if (tls_) SSL_free(tls_);
+  if (tls_context_) SSL_CTX_free(tls_context_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 bool raw_client::send_bytes(std::span<const std::uint8_t> bytes) {
   while (!bytes.empty()) {
+    if (tls_) {
+      const int n = SSL_write(tls_, bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0) return false;
+      bytes = bytes.subspan(static_cast<std::size_t>(n));
+      continue;
+    }
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
@@ -99,6 +111,98 @@ std::size_t raw_client::send_until_stuck(std::span<const std::uint8_t> bytes,
   return sent;
 }
 
+long raw_client::receive_some(std::uint8_t* out, std::size_t n,
+                              std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const bool buffered = tls_ && SSL_pending(tls_) > 0;
+    if (!buffered) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return -2;
+      pollfd p{fd_, POLLIN, 0};
+      const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) return -2;
+      if (ready < 0) return -1;
+    }
+    if (tls_) {
+      // A record may be only partly here: SSL_read then blocks for the rest (SO_RCVTIMEO bounds
+      // it), or reports that it needs more, and the loop waits again.
+      const int got = SSL_read(tls_, out, static_cast<int>(n));
+      if (got > 0) return got;
+      const int kind = SSL_get_error(tls_, got);
+      if (kind == SSL_ERROR_WANT_READ) continue;
+      ERR_clear_error();
+      return kind == SSL_ERROR_ZERO_RETURN || kind == SSL_ERROR_SYSCALL ? 0 : -1;
+    }
+    const ssize_t got = ::recv(fd_, out, n, 0);
+    if (got < 0 && errno == EINTR) continue;
+    return got;
+  }
+}
+
+std::optional<raw_packet> raw_client::request_tls() {
+  auto greeting_packet = read_packet();
+  if (!greeting_packet || greeting_packet->is_err()) return greeting_packet;
+  auto greeting = protocol::decode_handshake_v10(greeting_packet->payload);
+  if (!greeting) return std::nullopt;
+  connection_id_ = greeting->connection_id;
+  greeting_sequence_id_ = greeting_packet->sequence_id;
+  scramble_ = greeting->auth_plugin_data.substr(0, 20);
+  protocol::ssl_request request;
+  request.capabilities = cap::long_password | cap::long_flag | cap::protocol_41 | cap::ssl |
+                         cap::transactions | cap::secure_connection | cap::plugin_auth |
+                         cap::multi_results;
+  request.max_packet_size = 1u << 24;
+  request.character_set = 45;
+  std::vector<std::uint8_t> payload;
+  protocol::encode_ssl_request(request, payload);
+  if (!send_packet(static_cast<std::uint8_t>(greeting_sequence_id_ + 1), payload))
+    return std::nullopt;
+  ++greeting_sequence_id_;  // the handshake response comes after the SSLRequest
+  return greeting_packet;
+}
+
+bool raw_client::start_tls(const std::string& ca_file, std::chrono::milliseconds timeout) {
+  tls_context_ = SSL_CTX_new(TLS_client_method());
+  if (!ca_file.empty()) {
+    SSL_CTX_load_verify_locations(tls_context_, ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(tls_context_, SSL_VERIFY_PEER, nullptr);
+  }
+  // Blocking calls with a bound, so a server that stalls fails the test instead of hanging it.
+  timeval bound{};
+  bound.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  bound.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
+  tls_ = SSL_new(tls_context_);
+  SSL_set_fd(tls_, fd_);
+  if (SSL_connect(tls_) == 1) return true;
+  const unsigned long error = ERR_get_error();
+  const char* reason = error ? ERR_reason_error_string(error) : nullptr;
+  tls_error_ = reason ? reason : "the connection ended during the TLS handshake";
+  ERR_clear_error();
+  SSL_free(tls_);
+  tls_ = nullptr;
+  return false;
+}
+
+std::string raw_client::peer_certificate_serial() const {
+  if (!tls_) return "";
+  X509* certificate = SSL_get1_peer_certificate(tls_);
+  if (!certificate) return "";
+  std::string out;
+  if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr)) {
+    if (char* hex = BN_bn2hex(serial)) {
+      out = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(serial);
+  }
+  X509_free(certificate);
+  return out;
+}
+
 bool raw_client::send_packet(std::uint8_t sequence_id, std::span<const std::uint8_t> payload) {
   std::vector<std::uint8_t> framed;
   protocol::append_packets(framed, payload, sequence_id);
@@ -116,15 +220,7 @@ bool raw_client::send_command(std::uint8_t command, std::string_view body,
 bool raw_client::read_exact(std::uint8_t* out, std::size_t n,
                             std::chrono::steady_clock::time_point deadline) {
   while (n > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return false;
-    const ssize_t got = ::recv(fd_, out, n, 0);
-    if (got < 0 && errno == EINTR) continue;
+    const long got = receive_some(out, n, deadline);
     if (got <= 0) return false;
     out += got;
     n -= static_cast<std::size_t>(got);
@@ -148,15 +244,8 @@ bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::uint8_t scratch[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return false;
-    const ssize_t got = ::recv(fd_, scratch, sizeof scratch, 0);
-    if (got < 0 && errno == EINTR) continue;
+    const long got = receive_some(scratch, sizeof scratch, deadline);
+    if (got == -2) return false;
     if (got <= 0) return true;
   }
 }
@@ -171,28 +260,39 @@ std::optional<raw_packet> raw_client::login(const std::string& user, const std::
 std::optional<raw_packet> raw_client::send_handshake_response(const std::string& user,
                                                               const std::string& password,
                                                               const raw_login_options& options) {
-  auto greeting_packet = read_packet();
-  if (!greeting_packet) return std::nullopt;
-  if (greeting_packet->is_err()) return greeting_packet;
-  auto greeting = protocol::decode_handshake_v10(greeting_packet->payload);
-  if (!greeting) return std::nullopt;
-  connection_id_ = greeting->connection_id;
+  std::uint32_t capabilities = cap::long_password | cap::long_flag | cap::protocol_41 |
+                               cap::transactions | cap::secure_connection | cap::plugin_auth |
+                               cap::multi_results | options.extra_capabilities;
+  if (options.tls) {
+    auto greeting_packet = request_tls();
+    if (!greeting_packet || greeting_packet->is_err()) return greeting_packet;
+    if (!start_tls(options.tls_ca_file)) return std::nullopt;
+    capabilities |= cap::ssl;
+  } else {
+    auto greeting_packet = read_packet();
+    if (!greeting_packet) return std::nullopt;
+    if (greeting_packet->is_err()) return greeting_packet;
+    auto greeting = protocol::decode_handshake_v10(greeting_packet->payload);
+    if (!greeting) return std::nullopt;
+    connection_id_ = greeting->connection_id;
+    greeting_sequence_id_ = greeting_packet->sequence_id;
+    scramble_ = greeting->auth_plugin_data.substr(0, 20);
+  }
   protocol::handshake_response_41 response;
-  response.capabilities = cap::long_password | cap::long_flag | cap::protocol_41 |
-                          cap::transactions | cap::secure_connection | cap::plugin_auth |
-                          cap::multi_results | options.extra_capabilities;
+  response.capabilities = capabilities;
   if (!options.database.empty()) response.capabilities |= cap::connect_with_db;
   response.max_packet_size = 1u << 24;
   response.character_set = options.collation;
   response.username = user;
   response.database = options.database;
   response.auth_plugin_name = options.auth_plugin;
-  const std::string scramble = greeting->auth_plugin_data.substr(0, 20);
-  if (options.send_token)
-    response.auth_response = protocol::native_password_token(password, scramble);
+  if (options.auth_token)
+    response.auth_response = *options.auth_token;
+  else if (options.send_token)
+    response.auth_response = protocol::native_password_token(password, scramble_);
   std::vector<std::uint8_t> payload;
   protocol::encode_handshake_response_41(response, payload);
-  if (!send_packet(static_cast<std::uint8_t>(greeting_packet->sequence_id + 1), payload))
+  if (!send_packet(static_cast<std::uint8_t>(greeting_sequence_id_ + 1), payload))
     return std::nullopt;
   return read_packet();
 }

@@ -12,6 +12,9 @@
 
 #include "protocol/text_resultset.h"
 
+struct ssl_ctx_st;
+struct ssl_st;
+
 namespace sluice::test {
 
 struct raw_packet {
@@ -32,6 +35,12 @@ struct raw_login_options {
   // Capabilities asked for besides the ones every 4.1 client sends.
   std::uint32_t extra_capabilities = 0;
   bool send_token = true;  // false: an empty auth response (the server then asks again)
+  // These bytes as the auth response instead of a mysql_native_password token.
+  std::optional<std::string> auth_token;
+  // An SSLRequest and a TLS handshake (trusting `tls_ca_file`, any server when empty) before the
+  // handshake response, which then goes over TLS.
+  bool tls = false;
+  std::string tls_ca_file;
 };
 
 class raw_client {
@@ -68,6 +77,17 @@ class raw_client {
   std::optional<raw_packet> send_handshake_response(const std::string& user,
                                                     const std::string& password,
                                                     const raw_login_options& options = {});
+  // Reads the greeting and sends an SSLRequest in place of the handshake response; the greeting,
+  // or nullopt when the connection failed. start_tls() is the next step.
+  std::optional<raw_packet> request_tls();
+  // The TLS handshake over the connection (blocking, bounded by `timeout`), trusting `ca_file`
+  // (any certificate when empty); false with tls_error() saying why. Every later send and read
+  // goes over TLS.
+  bool start_tls(const std::string& ca_file = "",
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  std::string tls_error() const { return tls_error_; }
+  // The serial number of the server's certificate (hex digits), once TLS started.
+  std::string peer_certificate_serial() const;
   // Answers the AuthSwitchRequest `request` with a mysql_native_password token of `password`;
   // the server's next packet, or nullopt.
   std::optional<raw_packet> answer_auth_switch(const raw_packet& request,
@@ -83,9 +103,18 @@ class raw_client {
 
  private:
   bool read_exact(std::uint8_t* out, std::size_t n, std::chrono::steady_clock::time_point deadline);
+  // One recv (or SSL_read): bytes read, 0 at the end of stream, -1 on an error; waits at most
+  // until `deadline` for bytes to come (-2 when it passed).
+  long receive_some(std::uint8_t* out, std::size_t n,
+                    std::chrono::steady_clock::time_point deadline);
 
   int fd_ = -1;
   std::uint32_t connection_id_ = 0;
+  std::uint8_t greeting_sequence_id_ = 0;
+  std::string scramble_;
+  ssl_ctx_st* tls_context_ = nullptr;
+  ssl_st* tls_ = nullptr;
+  std::string tls_error_;
 };
 
 }  // namespace sluice::test
