@@ -16,12 +16,15 @@
 
 namespace sluice::proxy {
 
+class account_directory;
 class client_session;
 
 struct proxy_context {
   const config* settings = nullptr;
   backend_pool* pool = nullptr;
   health_state* health = nullptr;
+  // [auth] mode server: the server's accounts; null in mode config.
+  account_directory* accounts = nullptr;
   std::uint32_t next_client_id = 1;
   bool draining = false;
   std::size_t resetting = 0;  // backends being reset before they return to the pool
