@@ -153,17 +153,17 @@ admin_table admin_commands::clients() const {
 }
 
 admin_table admin_commands::servers() const {
-  admin_table t{{"id", "state", "client", "server_thread_id"}, {}};
+  admin_table t{{"id", "state", "client", "server_thread_id", "account"}, {}};
   for (const client_session* s : context_.sessions) {
     if (!s->holds_backend()) continue;
     t.rows.push_back({"S-" + std::to_string(s->backend_id()),
                       s->tracked().pins.reason() == sql::pin_reason::none ? "active" : "pinned",
-                      "C-" + std::to_string(s->id()), std::to_string(s->backend_thread_id())});
+                      "C-" + std::to_string(s->id()), std::to_string(s->backend_thread_id()),
+                      s->backend_account()});
   }
-  auto& core = const_cast<pool::pool_core<proxy::backend_ptr>&>(context_.pool->core());
-  core.for_each_idle([&t](proxy::backend_ptr& c) {
-    t.rows.push_back(
-        {"S-" + std::to_string(c->id), "idle", "", std::to_string(c->server_thread_id)});
+  context_.pool->core().for_each_idle([&t](const proxy::backend_ptr& c) {
+    t.rows.push_back({"S-" + std::to_string(c->id), "idle", "", std::to_string(c->server_thread_id),
+                      c->account});
   });
   return t;
 }
@@ -186,6 +186,7 @@ std::map<std::string, double> admin_commands::totals() const {
       {"backend_connect_failures", m.backend_connect_failures.Value()},
       {"resets", m.resets.Value()},
       {"state_restores", m.restores.Value()},
+      {"account_switches", m.account_switches.Value()},
   };
 }
 

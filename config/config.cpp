@@ -22,9 +22,17 @@ bool in_block(const config::address_limit& block, const std::array<std::uint8_t,
 }  // namespace
 
 void validate(const config& c, const std::string& origin) {
-  for (const auto& entry : c.user_policies) {
-    if (!c.users.contains(entry.first))
-      throw config_error(origin + ": [user." + entry.first + "] names a user missing from [users]");
+  if (c.auth_mode == auth_mode::config) {
+    for (const auto& entry : c.user_policies) {
+      if (!c.users.contains(entry.first))
+        throw config_error(origin + ": [user." + entry.first +
+                           "] names a user missing from [users]");
+    }
+  } else {
+    if (c.auth_user.empty())
+      throw config_error(origin + ": auth.user is required with auth.mode = server");
+    const auto marks = std::count(c.auth_query.begin(), c.auth_query.end(), '?');
+    if (marks != 1) throw config_error(origin + ": auth.query must hold one '?' for the user name");
   }
   // TLS: what cannot work whatever the files hold (the files themselves are read when the
   // contexts are built, at start and on reload).

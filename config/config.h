@@ -19,6 +19,9 @@ namespace sluice {
 
 enum class pool_mode { transaction, session };
 
+// Whose accounts clients log in with: [users] in the file, or the server's own (mysql.user).
+enum class auth_mode { config, server };
+
 struct endpoint {
   std::string host;  // an IP address literal
   std::uint16_t port = 0;
@@ -83,8 +86,19 @@ struct config {
     limits.connect_rate = 100;  // a burst of new statements cannot become a reconnect storm
     return limits;
   }();
-  // [users] name = password
+  // [users] name = password (auth mode config)
   std::map<std::string, std::string> users;
+  // [auth]: in mode server, clients log in with their MariaDB/MySQL accounts, verified against
+  // the hashes the auth query reads as `auth_user`; statements run as those accounts.
+  enum auth_mode auth_mode = auth_mode::config;
+  std::string auth_user;
+  std::string auth_password;
+  // `?` stands for the user name (sluice quotes it); the rows are host, plugin, hash.
+  std::string auth_query =
+      "SELECT Host, plugin, authentication_string FROM mysql.user WHERE User = ?";
+  // How long a hash read by the auth query is reused for new logins: a password changed on the
+  // server takes effect for new logins within this.
+  std::chrono::milliseconds auth_refresh{5'000};
   // [user.NAME] a user's own limits (absent: none of its own)
   struct user_policy {
     std::size_t max_connections = 0;  // client connections of this user (0: no own limit)

@@ -92,9 +92,9 @@ config parse_config(const std::string& text, const std::string& origin,
       const std::string name = trim(std::string_view(stripped).substr(1, stripped.size() - 2));
       // [user.NAME] keeps the user name's case.
       section = lower(name).starts_with("user.") ? "user." + name.substr(5) : lower(name);
-      static const std::set<std::string> sections = {"sluice", "backend",       "queue",   "users",
-                                                     "log",    "tls",           "metrics", "admin",
-                                                     "limits", "address_limits"};
+      static const std::set<std::string> sections = {
+          "sluice", "backend", "queue", "users",  "log",           "tls",
+          "auth",   "metrics", "admin", "limits", "address_limits"};
       if (!sections.contains(section) && !section.starts_with("user."))
         fail("unknown section [" + section + "]");
       if (section.starts_with("user.")) c.user_policies[section.substr(5)];
@@ -157,8 +157,10 @@ config parse_config(const std::string& text, const std::string& origin,
   }
   if (!seen.contains("backend.address"))
     throw config_error(origin + ": backend.address is required");
-  if (c.users.empty())
-    throw config_error(origin + ": [users] must list at least one 'name = password' account");
+  if (c.users.empty() && c.auth_mode == auth_mode::config)
+    throw config_error(origin +
+                       ": [users] must list at least one 'name = password' account (or set "
+                       "[auth] mode = server)");
   validate(c, origin);
   return c;
 }

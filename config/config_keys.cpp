@@ -301,6 +301,20 @@ const std::vector<config_key>& table() {
       on_off_key(
           {"tls.require_secure_transport", change::set},
           [](auto& c) -> auto& { return c.tls.require_secure_transport; }),
+      choice_key<auth_mode>(
+          {"auth.mode", change::restart}, "config or server",
+          {{"config", auth_mode::config}, {"server", auth_mode::server}},
+          [](auto& c) -> auto& { return c.auth_mode; }),
+      text_key(
+          {"auth.user", change::restart}, [](auto& c) -> auto& { return c.auth_user; }, false),
+      text_key(
+          {"auth.password", change::restart}, [](auto& c) -> auto& { return c.auth_password; },
+          true),
+      text_key(
+          {"auth.query", change::restart}, [](auto& c) -> auto& { return c.auth_query; }, false,
+          true),
+      duration_key(
+          {"auth.refresh", change::set}, [](auto& c) -> auto& { return c.auth_refresh; }),
       choice_key<log_level>(
           {"log.level", change::set}, "error, warn, info or debug",
           {{"info", log_level::info},

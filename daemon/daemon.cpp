@@ -13,9 +13,16 @@ namespace {
 using proxy::log;
 
 proxy::backend_login login_of(const config& c, const proxy::tls_contexts* tls) {
-  return {
-      c.backend, c.backend_user, c.backend_password, c.connect_timeout, c.max_prepared_statements,
-      tls};
+  proxy::backend_login login;
+  login.address = c.backend;
+  // In [auth] mode server the backend user may be left out: the auth user serves then.
+  const bool auth_user_serves = c.auth_mode == auth_mode::server && c.backend_user.empty();
+  login.user = auth_user_serves ? c.auth_user : c.backend_user;
+  login.password = auth_user_serves ? c.auth_password : c.backend_password;
+  login.connect_timeout = c.connect_timeout;
+  login.max_prepared_statements = c.max_prepared_statements;
+  login.tls = tls;
+  return login;
 }
 
 }  // namespace
@@ -42,6 +49,17 @@ daemon::daemon(asio::io_context& io, config settings, std::string config_path,
   context_.health = &health_;
   context_.tls = &tls_;
   context_.large_frames.set_limit(settings_.large_command_memory);
+  if (settings_.auth_mode == auth_mode::server) {
+    proxy::backend_login auth_login = login_of(settings_, &tls_);
+    auth_login.user = settings_.auth_user;
+    auth_login.password = settings_.auth_password;
+    accounts_ = std::make_unique<proxy::account_directory>(
+        io.get_executor(), std::move(auth_login), settings_.auth_query, settings_.auth_refresh);
+    context_.accounts = accounts_.get();
+    pool_.set_credentials_source([accounts = accounts_.get()](const std::string& account) {
+      return accounts->stage1_of(account);
+    });
+  }
 }
 
 daemon::~daemon() = default;
@@ -123,6 +141,7 @@ void daemon::apply(const config& next) {
   proxy::set_log_info_rate_limit(settings_.log_info_rate_limit);
   pool_.set_limits(settings_.pool);
   context_.large_frames.set_limit(settings_.large_command_memory);
+  if (accounts_) accounts_->set_refresh(settings_.auth_refresh);
   upkeep_.round();
 }
 

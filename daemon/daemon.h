@@ -14,6 +14,7 @@
 #include "admin/http_endpoint.h"
 #include "config/config.h"
 #include "metrics/sluice_metrics.h"
+#include "proxy/account_directory.h"
 #include "proxy/asio_types.h"
 #include "proxy/backend_pool.h"
 #include "proxy/health.h"
@@ -57,6 +58,8 @@ class daemon {
   metrics::sluice_metrics metrics_;
   proxy::tls_contexts tls_;  // before pool_: its logins point at it
   proxy::backend_pool pool_;
+  // [auth] mode server: the server's accounts (absent in mode config).
+  std::unique_ptr<proxy::account_directory> accounts_;
   proxy::health_state health_;
   proxy::proxy_context context_;
   proxy::listener listener_;

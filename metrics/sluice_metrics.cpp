@@ -116,6 +116,10 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
                                 "were sent to was found dead (closed while idle) before it "
                                 "answered anything.",
                                 {{"pool", pool}})),
+      account_switches(counter(*registry_, "sluice_backend_account_switches_total",
+                               "Backend connections moved to another account with "
+                               "COM_CHANGE_USER instead of being closed and reopened.",
+                               {{"pool", pool}})),
       backend_max_connections(gauge(*registry_, "sluice_backend_max_connections",
                                     "The configured cap on backend connections.",
                                     {{"pool", pool}})),
@@ -180,6 +184,13 @@ sluice_metrics::sluice_metrics(const std::string& pool, const std::string& versi
                                  .Name("sluice_queue_waiting")
                                  .Help("Statements waiting for a backend now, by user.")
                                  .Register(*registry_);
+  backends_by_account_family_ =
+      &BuildGauge()
+           .Name("sluice_backend_connections_by_account")
+           .Help(
+               "Backend connections (idle or leased) by the account they are logged in as; "
+               "accounts beyond the first 32 count as \"other\".")
+           .Register(*registry_);
   BuildGauge()
       .Name("sluice_build_info")
       .Help("Always 1; the version label says which sluice this is.")
@@ -214,6 +225,23 @@ prometheus::Gauge& sluice_metrics::waiting_by_user(const std::string& user) {
              .emplace(user, &waiting_by_user_family_->Add({{"pool", pool_}, {"user", user}}))
              .first;
   return *it->second;
+}
+
+prometheus::Gauge& sluice_metrics::backends_of_account(const std::string& account) {
+  auto it = backends_by_account_.find(account);
+  if (it != backends_by_account_.end()) return *it->second;
+  const bool own_label = backends_by_account_.size() < max_account_labels;
+  const std::string label = own_label ? account : std::string("other");
+  if (!own_label) {
+    it = backends_by_account_.find(label);
+    if (it != backends_by_account_.end()) return *it->second;
+  }
+  auto& gauge = backends_by_account_family_->Add({{"pool", pool_}, {"account", label}});
+  return *backends_by_account_.emplace(label, &gauge).first->second;
+}
+
+void sluice_metrics::zero_account_gauges() {
+  for (auto& [account, gauge] : backends_by_account_) gauge->Set(0);
 }
 
 }  // namespace sluice::metrics

@@ -87,6 +87,8 @@ class sluice_metrics {
   // Statements sent again on another backend because theirs was found dead before it answered
   // anything (killed or timed out while idle).
   prometheus::Counter& statement_retries;
+  // Backend connections moved to another account by COM_CHANGE_USER ([auth] mode server).
+  prometheus::Counter& account_switches;
 
   // Gauges of current state.
   prometheus::Gauge& backends(backend_state s) { return *backends_[static_cast<std::size_t>(s)]; }
@@ -96,6 +98,13 @@ class sluice_metrics {
   prometheus::Gauge& clients_waiting;
   prometheus::Gauge& clients_pinned(std::string_view reason);
   prometheus::Gauge& waiting_by_user(const std::string& user);
+  // Backend connections by the account they are logged in as. The first `max_account_labels`
+  // accounts have a label value of their own; later ones share "other", so that the label's
+  // values stay bounded whatever accounts log in.
+  static constexpr std::size_t max_account_labels = 32;
+  prometheus::Gauge& backends_of_account(const std::string& account);
+  // Every account gauge made so far, to zero before a refresh.
+  void zero_account_gauges();
   prometheus::Gauge& queue_max_waiting;
   prometheus::Gauge& queue_timeout_seconds;
   prometheus::Gauge& max_wait_seconds;  // how long the oldest waiting statement has waited
@@ -112,6 +121,8 @@ class sluice_metrics {
   std::map<std::string, prometheus::Counter*, std::less<>> timeouts_;
   prometheus::Family<prometheus::Gauge>* waiting_by_user_family_ = nullptr;
   std::map<std::string, prometheus::Gauge*, std::less<>> waiting_by_user_;
+  prometheus::Family<prometheus::Gauge>* backends_by_account_family_ = nullptr;
+  std::map<std::string, prometheus::Gauge*, std::less<>> backends_by_account_;
 };
 
 }  // namespace sluice::metrics

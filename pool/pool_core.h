@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <deque>
 #include <list>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -55,9 +56,11 @@ struct tenant_limits {
   std::size_t max_waiting = 0;  // its statements that may wait at once
 };
 
-// Connections opened with different wire-affecting capabilities (e.g. CLIENT_FOUND_ROWS) are not
-// interchangeable; each is tagged with its variant and only leased to clients of that variant.
-inline constexpr int max_variants = 4;
+// Connections of different variants are not interchangeable (wire-affecting capabilities such as
+// CLIENT_FOUND_ROWS, or the account they are logged in as); each is tagged with its variant and
+// only leased to clients of that variant. Some can be converted (another account, by
+// COM_CHANGE_USER): the hooks say which, and at the cap an idle one is converted rather than
+// closed and reopened.
 
 template <class Conn>
 struct pooled {
@@ -104,6 +107,13 @@ class pool_hooks {
  public:
   virtual void open_connection(int variant) = 0;
   virtual void close_connection(pooled<Conn> c, close_reason why) = 0;
+  // Whether a connection of variant `from` can serve variant `to` once converted by its lessee
+  // (which then sees a connection whose variant tag says `to`).
+  virtual bool convertible(int from, int to) const {
+    (void)from;
+    (void)to;
+    return false;
+  }
 
  protected:
   ~pool_hooks() = default;
@@ -155,7 +165,7 @@ class pool_core {
   // A statement wants a backend: an idle one at once, or a place in its tenant's FIFO queue, or
   // a refusal.
   acquire_result acquire(waiter<Conn>& w, time_point now) {
-    assert(w.variant >= 0 && w.variant < max_variants && !w.queued_ && w.tenant >= 0);
+    assert(w.variant >= 0 && !w.queued_ && w.tenant >= 0);
     if (shutting_down_) return {acquire_status::rejected, std::nullopt, pool_errc::shutting_down};
     tenant_state& t = tenant(w.tenant);
     if (!paused_ && under_cap(t)) {
@@ -251,6 +261,20 @@ class pool_core {
       fail_all_waiters(pool_errc::backend_unavailable);
   }
 
+  // A connection for `variant` was refused for a reason of its own (its account's login failed):
+  // that variant's waiters fail now. The server answered, so no retry pause holds the others.
+  void on_open_refused(int variant, std::string error) {
+    finish_opening(variant);
+    last_error_ = std::move(error);
+    for (auto& t : tenants_) {
+      for (auto it = t.queue.begin(); it != t.queue.end();) {
+        const auto next = std::next(it);
+        if ((*it)->variant == variant) fail(t, it, pool_errc::backend_unavailable);
+        it = next;
+      }
+    }
+  }
+
   // Fails waiters whose deadline passed. Deadlines grow along each tenant's queue (one timeout
   // for all), so only the fronts need looking at.
   void expire(time_point now) {
@@ -320,6 +344,10 @@ class pool_core {
   template <class F>
   void for_each_idle(F&& visit) {
     for (auto& entry : idle_) visit(entry.connection.conn);
+  }
+  template <typename F>
+  void for_each_idle(F&& visit) const {
+    for (const auto& entry : idle_) visit(entry.connection.conn);
   }
 
   // Visits every waiting statement; must not change the pool.
@@ -396,6 +424,8 @@ class pool_core {
   const std::string& last_connect_error() const noexcept { return last_error_; }
   bool backend_down(time_point now) const noexcept { return failures_ > 0 && now < down_until_; }
   unsigned consecutive_connect_failures() const noexcept { return failures_; }
+  // Idle connections retagged for another variant (to be converted by their lessee).
+  std::uint64_t conversions() const noexcept { return conversions_; }
 
  private:
   struct idle_entry {
@@ -510,9 +540,16 @@ class pool_core {
   }
 
   // Hands idle connections to waiting tenants in weighted round robin (FIFO within a tenant),
-  // then opens connections for waiters no opening in flight will serve, within the caps.
+  // then opens connections for waiters no opening in flight will serve, within the caps; at the
+  // cap, converts an idle connection of another variant, or swaps it when it cannot be.
   void pump(time_point now) {
-    if (paused_ || shutting_down_) return;
+    while (pump_once(now)) {
+    }
+  }
+
+  // One round of pump(); true when an idle connection was converted and the round must start over.
+  bool pump_once(time_point now) {
+    if (paused_ || shutting_down_) return false;
     while (!idle_.empty() && waiting_ > 0) {
       const int id = next_turn();
       if (id < 0) break;
@@ -524,10 +561,10 @@ class pool_core {
         }
       }
     }
-    if (waiting_ == 0) return;
+    if (waiting_ == 0) return false;
     // Statements that could use a backend now, by variant: a tenant at its share waits for its
     // own leases to end instead.
-    std::array<std::size_t, max_variants> wanted{};
+    std::map<int, std::size_t> wanted;
     for (const auto& t : tenants_) {
       std::size_t room = t.limits.max_leases == 0          ? t.queue.size()
                          : t.leased >= t.limits.max_leases ? 0
@@ -538,20 +575,39 @@ class pool_core {
         --room;
       }
     }
-    for (int v = 0; v < max_variants; ++v) {
-      std::size_t uncovered = wanted[v] - std::min(wanted[v], opening_[v]);
-      while (uncovered > 0 && may_connect(now)) {
+    for (const auto& [v, count] : wanted) {
+      const auto opening = opening_.find(v);
+      std::size_t uncovered =
+          count - std::min(count, opening == opening_.end() ? 0 : opening->second);
+      while (uncovered > 0) {
         if (total() >= cap(now)) {
-          // Idle connections left now are of variants nobody can use: swap the oldest.
-          if (idle_.empty() || has_idle(v)) return;
+          // Idle connections left now are of variants nobody can use: convert the oldest that
+          // can serve this one, else swap the oldest.
+          if (idle_.empty() || has_idle(v)) return false;
+          if (convert_idle(v)) return true;
+          if (!may_connect(now)) return false;
           auto c = std::move(idle_.back().connection);
           idle_.pop_back();
           hooks_.close_connection(std::move(c), close_reason::variant_swap);
+        } else if (!may_connect(now)) {
+          return false;
         }
         start_open(v, now);
         --uncovered;
       }
     }
+    return false;
+  }
+
+  // Retags the oldest idle connection that can serve variant `v`; its lessee converts it.
+  bool convert_idle(int v) {
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+      if (!hooks_.convertible(it->connection.variant, v)) continue;
+      it->connection.variant = v;
+      ++conversions_;
+      return true;
+    }
+    return false;
   }
 
   void grant(tenant_state& t, typename std::list<waiter<Conn>*>::iterator it, pooled<Conn> c,
@@ -583,7 +639,8 @@ class pool_core {
   std::size_t turn_ = 0;
   std::size_t waiting_ = 0;
   std::size_t leased_ = 0;
-  std::array<std::size_t, max_variants> opening_{};
+  std::map<int, std::size_t> opening_;
+  std::uint64_t conversions_ = 0;
   std::size_t opening_total_ = 0;
   unsigned failures_ = 0;
   time_point down_until_{};

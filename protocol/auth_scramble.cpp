@@ -77,6 +77,40 @@ std::string native_password_token(std::string_view password, std::string_view sc
   return xor_with(stage1, sha1({scramble, stage2}));
 }
 
+std::optional<std::string> native_stage2_of_hash(std::string_view stored) {
+  if (stored.size() != 41 || stored[0] != '*') return std::nullopt;
+  std::string stage2(20, '\0');
+  for (std::size_t i = 0; i < 20; ++i) {
+    int value = 0;
+    for (char c : stored.substr(1 + 2 * i, 2)) {
+      value <<= 4;
+      if (c >= '0' && c <= '9')
+        value |= c - '0';
+      else if (c >= 'A' && c <= 'F')
+        value |= c - 'A' + 10;
+      else if (c >= 'a' && c <= 'f')
+        value |= c - 'a' + 10;
+      else
+        return std::nullopt;
+    }
+    stage2[i] = static_cast<char>(value);
+  }
+  return stage2;
+}
+
+std::optional<std::string> native_stage1_from_token(std::string_view token,
+                                                    std::string_view scramble,
+                                                    std::string_view stage2) {
+  if (token.size() != 20 || stage2.size() != 20) return std::nullopt;
+  std::string stage1 = xor_with(std::string(token), sha1({scramble, stage2}));
+  if (!same_token(stage2, sha1({stage1}))) return std::nullopt;
+  return stage1;
+}
+
+std::string native_token_from_stage1(std::string_view stage1, std::string_view scramble) {
+  return xor_with(std::string(stage1), sha1({scramble, sha1({stage1})}));
+}
+
 bool verify_native_password(std::string_view password, std::string_view scramble,
                             std::string_view token) {
   if (password.empty()) return token.empty();

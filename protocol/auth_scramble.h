@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/system/result.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,18 @@ std::string native_password_token(std::string_view password, std::string_view sc
 // Constant-time compare; an empty password accepts only an empty token.
 bool verify_native_password(std::string_view password, std::string_view scramble,
                             std::string_view token);
+
+// mysql_native_password without the password, from what the server stores: stage 1 is SHA1(pw),
+// stage 2 SHA1(SHA1(pw)), the hash in mysql.user as "*" and 40 hex digits.
+// The stage 2 of a stored "*HEX" hash; nullopt when it is not one (another plugin's, or empty).
+std::optional<std::string> native_stage2_of_hash(std::string_view stored);
+// A client's native token for `scramble`, checked against stage 2: the stage 1 it carries, or
+// nullopt when it does not verify. (token = stage1 XOR SHA1(scramble + stage2).)
+std::optional<std::string> native_stage1_from_token(std::string_view token,
+                                                    std::string_view scramble,
+                                                    std::string_view stage2);
+// The native token for `scramble` from stage 1 (what logging in as the account needs).
+std::string native_token_from_stage1(std::string_view stage1, std::string_view scramble);
 
 // "Caching_sha2_password" fast path:
 // SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) + scramble); empty password -> empty.

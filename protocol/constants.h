@@ -91,9 +91,9 @@ inline constexpr std::uint16_t too_many_connections = 1040, access_denied = 1045
                                not_allowed_command = 1148, unknown_stmt_handler = 1243,
                                query_interrupted = 1317, unknown_error = 1105,
                                no_such_thread = 1094, kill_denied = 1095, not_supported_yet = 1235,
-                               no_open_cursor = 1421, too_many_statements = 1461,
-                               connection_killed = 1927, wrong_value_for_var = 1231,
-                               packets_out_of_order = 1156;
+                               not_supported_auth_mode = 1251, no_open_cursor = 1421,
+                               too_many_statements = 1461, connection_killed = 1927,
+                               wrong_value_for_var = 1231, packets_out_of_order = 1156;
 
 // Errors after which the server closes the connection (network errors, a killed connection, a
 // shutdown, MySQL's inactivity timeout), or of SQLSTATE class 08 "connection exception": the

@@ -39,6 +39,7 @@ class backend_connection {
   std::uint32_t capabilities;          // negotiated with the server
   std::uint32_t server_thread_id = 0;  // the server's connection id (for KILL)
   std::string scramble;                // from the server's greeting (COM_CHANGE_USER reuses it)
+  std::string account;                 // the user it is logged in as
   std::string auth_plugin;
   session::backend_vars vars;
   session::backend_statement_cache

@@ -44,10 +44,17 @@ constexpr std::string_view tracker_setup =
     "SET SESSION session_track_schema=ON, session_track_system_variables='*', "
     "session_track_state_change=ON, session_track_transaction_info=CHARACTERISTICS";
 
-std::string auth_token(std::string_view plugin, std::string_view password,
-                       std::string_view scramble) {
-  if (plugin == sha2_plugin) return protocol::caching_sha2_token(password, scramble);
-  return protocol::native_password_token(password, scramble);
+// The token for `plugin`, or nullopt when the login cannot make one (only SHA1(password) is known
+// and the server wants caching_sha2_password).
+std::optional<std::string> auth_token(std::string_view plugin, const backend_login& login,
+                                      std::string_view scramble) {
+  if (login.native_stage1) {
+    if (plugin != native_plugin) return std::nullopt;
+    if (login.native_stage1->empty()) return std::string();  // an account without a password
+    return protocol::native_token_from_stage1(*login.native_stage1, scramble);
+  }
+  if (plugin == sha2_plugin) return protocol::caching_sha2_token(login.password, scramble);
+  return protocol::native_password_token(login.password, scramble);
 }
 
 std::string scramble_of(std::string_view data) {
@@ -73,7 +80,8 @@ std::string error_text(std::span<const std::uint8_t> payload, std::uint32_t caps
 // Returns an error message, or nothing on success.
 awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_reader& reader,
                                                   std::string plugin, std::string scramble,
-                                                  const std::string& password) {
+                                                  const backend_login& login) {
+  const std::string& password = login.password;
   for (int round = 0; round < 8; ++round) {
     frame f;
     if (auto ec = co_await reader.next(c.stream, f, max_handshake_packet))
@@ -84,9 +92,10 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
       case protocol::ok_header:
         c.auth_plugin = plugin;
         c.scramble = scramble;
+        c.account = login.user;
         co_return std::nullopt;
       case protocol::err_header:
-        co_return "authentication failed: " + error_text(f.payload, c.capabilities);
+        co_return std::string(auth_failure_prefix) + error_text(f.payload, c.capabilities);
       case protocol::auth_switch_header: {
         auto sw = protocol::decode_auth_switch_request(f.payload);
         if (!sw) co_return "malformed auth switch request";
@@ -96,8 +105,11 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
           co_return "the server asks for auth plugin '" + plugin +
               "', which sluice does not speak (use mysql_native_password or "
               "caching_sha2_password for the backend user)";
-        const std::string token = auth_token(plugin, password, scramble);
-        std::vector<std::uint8_t> payload(token.begin(), token.end());
+        const std::optional<std::string> token = auth_token(plugin, login, scramble);
+        if (!token)
+          co_return "the account '" + login.user + "' uses '" + plugin +
+              "': sluice logs in as clients' own accounts with mysql_native_password only";
+        std::vector<std::uint8_t> payload(token->begin(), token->end());
         if (auto ec = co_await write_payload(c.stream, payload, next_seq))
           co_return "sending the auth switch response: " + ec.message();
         break;
@@ -129,8 +141,8 @@ awaitable<std::optional<std::string>> finish_auth(backend_connection& c, frame_r
   co_return "authentication did not finish";
 }
 
-// information_schema.COLLATIONS as a table by id.
-// The rows of one of sluice's own small queries, or why there are none.
+}  // namespace
+
 awaitable<boost::system::result<std::vector<protocol::text_row>, std::string>> query_rows(
     backend_connection& c, std::string_view sql) {
   std::vector<std::uint8_t> framed;
@@ -145,6 +157,8 @@ awaitable<boost::system::result<std::vector<protocol::text_row>, std::string>> q
     co_return std::string("an unexpected answer");
   co_return std::move(*rows);
 }
+
+namespace {
 
 std::uint64_t number_or(const std::optional<std::string>& text, std::uint64_t fallback) {
   if (!text) return fallback;
@@ -204,7 +218,7 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
   if (!(greeting->capabilities & cap::protocol_41)) co_return "the server lacks CLIENT_PROTOCOL_41";
 
   std::uint32_t wanted = wanted_capabilities;
-  if (variant == 1) wanted |= cap::found_rows;
+  if (capability_variant(variant) == 1) wanted |= cap::found_rows;
   const std::uint32_t caps = (greeting->capabilities | cap::long_password) & wanted;
   auto conn = std::make_unique<backend_connection>(std::move(stream), id, caps,
                                                    login.max_prepared_statements);
@@ -215,20 +229,20 @@ awaitable<boost::system::result<opened_backend, std::string>> connect_and_login(
 
   const std::string scramble = scramble_of(greeting->auth_plugin_data);
   std::string plugin = greeting->auth_plugin_name;
-  if (plugin != sha2_plugin) plugin = std::string(native_plugin);
+  if (plugin != sha2_plugin || login.native_stage1) plugin = std::string(native_plugin);
   protocol::handshake_response_41 response;
   response.capabilities = conn->capabilities;  // with CLIENT_SSL when TLS started
   response.max_packet_size = 1u << 30;
   response.character_set = greeting->character_set ? greeting->character_set : 45;
   response.username = login.user;
-  response.auth_response = auth_token(plugin, login.password, scramble);
+  response.auth_response = auth_token(plugin, login, scramble).value_or("");
   response.auth_plugin_name = plugin;
   response.connect_attributes = {{"_client_name", "sluice"}, {"_client_version", SLUICE_VERSION}};
   std::vector<std::uint8_t> payload;
   protocol::encode_handshake_response_41(response, payload);
   if (auto write_ec = co_await write_payload(conn->stream, payload, sequence_id))
     co_return "sending the handshake response: " + write_ec.message();
-  if (auto failure = co_await finish_auth(*conn, reader, plugin, scramble, login.password))
+  if (auto failure = co_await finish_auth(*conn, reader, plugin, scramble, login))
     co_return *failure;
   if (reader.buffered() != 0) co_return "unexpected bytes after authentication";
 
@@ -273,14 +287,17 @@ awaitable<std::optional<std::string>> change_user_without_schema(backend_connect
                                                                  const backend_login& login) {
   protocol::change_user_request request;
   request.username = login.user;
-  request.auth_plugin_name = c.auth_plugin;
-  request.auth_response = auth_token(c.auth_plugin, login.password, c.scramble);
+  // A move to another account with only its SHA1(password): native, whatever the connection
+  // used before.
+  const std::string plugin = login.native_stage1 ? std::string(native_plugin) : c.auth_plugin;
+  request.auth_plugin_name = plugin;
+  request.auth_response = auth_token(plugin, login, c.scramble).value_or("");
   request.character_set = 45;
   std::vector<std::uint8_t> payload;
   protocol::encode_change_user(request, c.capabilities, payload);
   if (auto ec = co_await write_payload(c.stream, payload, 0)) co_return ec.message();
   frame_reader reader(4096);
-  auto failure = co_await finish_auth(c, reader, c.auth_plugin, c.scramble, login.password);
+  auto failure = co_await finish_auth(c, reader, plugin, c.scramble, login);
   if (failure) co_return failure;
   if (reader.buffered() != 0) co_return "unexpected bytes after COM_CHANGE_USER";
   c.vars.forget_all();

@@ -161,6 +161,32 @@ void backend_pool::shutdown() {
   core_.shutdown();
 }
 
+int backend_pool::variant_for(int capability, const std::string& account) {
+  if (account.empty()) return pool_variant(0, capability);
+  auto it = accounts_.find(account);
+  if (it == accounts_.end()) {
+    account_names_.push_back(account);
+    it = accounts_.emplace(account, static_cast<int>(account_names_.size())).first;
+  }
+  return pool_variant(it->second, capability);
+}
+
+std::optional<backend_login> backend_pool::login_for(const std::string& account) const {
+  if (account.empty() || account == login_.user) return login_;
+  if (!credentials_) return std::nullopt;
+  std::optional<std::string> stage1 = credentials_(account);
+  if (!stage1) return std::nullopt;
+  backend_login login = login_;
+  login.user = account;
+  login.password.clear();
+  login.native_stage1 = std::move(stage1);
+  return login;
+}
+
+bool backend_pool::convertible(int from, int to) const {
+  return from != to && capability_variant(from) == capability_variant(to);
+}
+
 void backend_pool::open_connection(int variant) {
   asio::co_spawn(
       executor_,
@@ -171,7 +197,16 @@ void backend_pool::open_connection(int variant) {
         const auto started = clock::now();
         // The first connection also learns the server's defaults, before any client uses it.
         const bool learn_server = !server_known_;
-        auto opened = co_await open_backend(login_, variant, id, learn_server);
+        const int account = account_of_variant(variant);
+        const std::string account_name =
+            account == 0 ? std::string() : account_names_[static_cast<std::size_t>(account - 1)];
+        const std::optional<backend_login> login = login_for(account_name);
+        if (!login) {
+          // Its clients left before the connect started: nobody needs it any more.
+          core_.on_open_refused(variant, "no credentials held for the account");
+          co_return;
+        }
+        auto opened = co_await open_backend(*login, variant, id, learn_server);
         if (!*alive) {
           if (opened) close_backend(*opened->connection);
           co_return;
@@ -181,6 +216,14 @@ void backend_pool::open_connection(int variant) {
             std::chrono::duration<double>(now - started).count());
         if (!opened) {
           metrics_.backend_connect_failures.Increment();
+          // A client account's own login refused (its password changed since its clients logged
+          // in): the server is up, only that account's waiters fail.
+          if (account != 0 && opened.error().starts_with(auth_failure_prefix)) {
+            log(log_level::warn, "S-" + std::to_string(id), "connect failed account=", account_name,
+                " reason=", opened.error());
+            core_.on_open_refused(variant, opened.error());
+            co_return;
+          }
           core_.on_open_failed(variant, opened.error(), now);
           // While the backend stays down, probes fail every connect_retry: log the first failure
           // and then one line per half minute, so an outage cannot flood the journal.
@@ -235,11 +278,16 @@ void backend_pool::count_failure(pool::pool_errc why) {
   }
 }
 
-void backend_pool::kill_query(std::uint32_t server_thread_id) {
+void backend_pool::kill_query(std::uint32_t server_thread_id, const std::string& account) {
+  const std::optional<backend_login> login = login_for(account);
+  if (!login) {
+    log(log_level::warn, "", "kill_query failed reason=no credentials held for the account");
+    return;
+  }
   asio::co_spawn(
       executor_,
-      [this, alive = alive_, server_thread_id]() -> awaitable<void> {
-        auto opened = co_await open_backend(login_, 0, 0);
+      [this, alive = alive_, server_thread_id, login = *login]() -> awaitable<void> {
+        auto opened = co_await open_backend(login, 0, 0);
         if (!opened) {
           log(log_level::warn, "", "kill_query failed reason=", opened.error());
           co_return;

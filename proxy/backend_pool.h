@@ -3,9 +3,12 @@
 
 #include <boost/system/result.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "metrics/sluice_metrics.h"
 #include "pool/pool_core.h"
@@ -42,6 +45,17 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
 
   const std::string& name() const noexcept { return name_; }
   const backend_login& login() const noexcept { return login_; }
+  // The pool variant for a client: its capability variant and the account its statements run as
+  // ("" for the configured backend user).
+  int variant_for(int capability_variant, const std::string& account);
+  // Where the accounts' credentials come from ([auth] mode server): SHA1(password) of an account
+  // with clients logged in, or nullopt.
+  using credentials_source = std::function<std::optional<std::string>(const std::string& account)>;
+  void set_credentials_source(credentials_source source) { credentials_ = std::move(source); }
+  // The login for `account` ("" for the configured backend user); nullopt without credentials.
+  std::optional<backend_login> login_for(const std::string& account) const;
+  // Connections converted to another account (COM_CHANGE_USER) instead of closed and reopened.
+  void count_account_switch() { metrics_.account_switches.Increment(); }
   const pool::pool_core<backend_ptr>& core() const noexcept { return core_; }
   metrics::sluice_metrics& metrics() noexcept { return metrics_; }
   // PAUSE: leases stop (statements queue, subject to the queue timeout); RESUME hands out again.
@@ -50,7 +64,8 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   void probe();
   // query_timeout: KILL QUERY on a separate, short-lived connection (outside the cap: it holds
   // no session and lives for one statement).
-  void kill_query(std::uint32_t server_thread_id);
+  // `account`: the client's ("" for the configured backend user), who may kill its own statements.
+  void kill_query(std::uint32_t server_thread_id, const std::string& account);
   bool ever_connected() const noexcept { return ever_connected_; }
   // A connection broke (e.g. the server closed it) since the last successful connect: whether
   // the backend can still be reached is unknown until a connect succeeds again.
@@ -76,6 +91,8 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
 
  private:
   void open_connection(int variant) override;
+  // Accounts convert (COM_CHANGE_USER), capabilities do not.
+  bool convertible(int from, int to) const override;
   void close_connection(lease c, pool::close_reason why) override;
   void watch_idle(backend_connection& c);
   void stop_watching(backend_connection& c);
@@ -101,6 +118,9 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   pool::time_point last_failure_logged_{};
   bool lost_since_connect_ = false;
   std::map<std::string, int, std::less<>> tenants_;
+  std::map<std::string, int, std::less<>> accounts_;  // account -> number (from 1)
+  std::vector<std::string> account_names_;            // number - 1 -> account
+  credentials_source credentials_;
   std::map<std::string, pool::tenant_limits, std::less<>> shares_;
   std::size_t default_max_waiting_ = 0;
   metrics::sluice_metrics& metrics_;

@@ -8,8 +8,11 @@
 #include "protocol/change_user.h"
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
+#include "proxy/account_directory.h"
 #include "proxy/client_tls.h"
 #include "proxy/log.h"
+#include "proxy/text_escape.h"
+#include "session/accounts.h"
 
 namespace sluice::proxy {
 namespace {
@@ -135,32 +138,52 @@ struct credentials {
   std::string token;
 };
 
-// Verifies `given` against [users] under the session's scramble; may ask the client to answer an
-// AuthSwitchRequest first. Returns whether the client is who it says; the failure is answered.
-awaitable<bool> authenticate(client_session& session, credentials given,
+// What a login proved: in [auth] mode server, SHA1(password) of the client's account, which the
+// backend logins made for it need.
+struct proof {
+  std::optional<std::string> account_stage1;
+};
+
+// The token must be for our scramble under `plugin`. Otherwise (another plugin, or no data
+// because the client prepared it for a plugin it expected) the client is asked again with an
+// AuthSwitchRequest, as MySQL servers do. An empty token is always asked again, known user or
+// not, so that the answer never tells which users exist. Returns false if the client left.
+awaitable<bool> obtain_token(client_session& session, credentials& given, std::string_view plugin,
                              const std::string& scramble, std::uint8_t& sequence_id) {
+  if (given.plugin == plugin && !given.token.empty()) co_return true;
+  std::vector<std::uint8_t> request;
+  protocol::encode_auth_switch_request({std::string(plugin), scramble}, request);
+  if (!co_await session.client().send_payload(sequence_id, request)) co_return false;
+  frame f;
+  if (co_await session.client().next_auth_reply(f, max_login_packet)) co_return false;
+  sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
+  given.plugin = std::string(plugin);
+  given.token.assign(text_of(f.payload));
+  co_return true;
+}
+
+awaitable<void> refuse_login(client_session& session, const credentials& given,
+                             std::uint8_t sequence_id, std::string_view why) {
+  const error_reply denied = access_denied(given.user, session, !given.token.empty());
+  co_await session.client().send_error(sequence_id, denied);
+  session.metrics().rejected(metrics::rejection::auth_failed).Increment();
+  log(log_level::info, session.subject(), "close reason=auth_failed user=", printable(given.user),
+      why.empty() ? "" : " why=", why);
+}
+
+// [auth] mode config: verifies `given` against [users] under the session's scramble.
+awaitable<std::optional<proof>> authenticate_with_file(client_session& session, credentials given,
+                                                       const std::string& scramble,
+                                                       std::uint8_t& sequence_id) {
   const auto& users = session.settings().users;
   // Copied out: a reload may replace the user list while this login awaits the client.
   const auto account = users.find(given.user);
   const bool known_user = account != users.end();
   const std::string password = known_user ? account->second : std::string(unknown_user_password);
-  // The token must be for our scramble under a plugin sluice speaks. Otherwise (another plugin,
-  // or no data because the client prepared it for a plugin it expected) ask the client again
-  // with an AuthSwitchRequest, as MySQL servers do. An empty token is always asked again, known
-  // user or not, so that the answer never tells which users exist.
   const std::string_view used_plugin =
       given.plugin == caching_sha2_plugin ? caching_sha2_plugin : native_password_plugin;
-  const bool foreign_plugin =
-      given.plugin != caching_sha2_plugin && given.plugin != native_password_plugin;
-  if (foreign_plugin || given.token.empty()) {
-    std::vector<std::uint8_t> request;
-    protocol::encode_auth_switch_request({std::string(used_plugin), scramble}, request);
-    if (!co_await session.client().send_payload(sequence_id, request)) co_return false;
-    frame f;
-    if (co_await session.client().next_auth_reply(f, max_login_packet)) co_return false;
-    sequence_id = static_cast<std::uint8_t>(f.sequence_id + 1);
-    given.token.assign(text_of(f.payload));
-  }
+  if (!co_await obtain_token(session, given, used_plugin, scramble, sequence_id))
+    co_return std::nullopt;
   bool verified = used_plugin == caching_sha2_plugin
                       ? protocol::verify_caching_sha2(password, scramble, given.token)
                       : protocol::verify_native_password(password, scramble, given.token);
@@ -170,22 +193,95 @@ awaitable<bool> authenticate(client_session& session, credentials given,
       !verified && used_plugin == caching_sha2_plugin && session.client().encrypted();
   if (full_authentication) {
     const auto cleartext = co_await read_cleartext_password(session, sequence_id, max_login_packet);
-    if (!cleartext) co_return false;
+    if (!cleartext) co_return std::nullopt;
     verified = protocol::verify_cleartext_password(password, *cleartext);
   }
   if (!known_user) verified = false;
   if (verified && used_plugin == caching_sha2_plugin && !full_authentication) {
     const std::uint8_t fast_auth_ok[2] = {protocol::auth_more_data_header, 3};
     const std::uint8_t fast_auth_sequence = sequence_id++;
-    if (!co_await session.client().send_payload(fast_auth_sequence, fast_auth_ok)) co_return false;
+    if (!co_await session.client().send_payload(fast_auth_sequence, fast_auth_ok))
+      co_return std::nullopt;
   }
   if (!verified) {
-    const error_reply denied = access_denied(given.user, session, !given.token.empty());
-    co_await session.client().send_error(sequence_id, denied);
-    session.metrics().rejected(metrics::rejection::auth_failed).Increment();
-    log(log_level::info, session.subject(), "close reason=auth_failed user=", given.user);
+    co_await refuse_login(session, given, sequence_id, "");
+    co_return std::nullopt;
   }
-  co_return verified;
+  co_return proof{};
+}
+
+// Checked for unknown users and unusable rows, so that they cost the same work as a wrong
+// password; no token answers it but by chance (2^-160).
+std::string stand_in_stage2() {
+  return std::string(20, '\x5a');
+}
+
+// [auth] mode server: the account row the server uses for this client must be the one it uses
+// for sluice's own logins as that user (the server sees sluice's address, not the client's);
+// the client's native token must answer the scramble for that row's hash.
+awaitable<std::optional<proof>> authenticate_with_server(client_session& session, credentials given,
+                                                         const std::string& scramble,
+                                                         std::uint8_t& sequence_id) {
+  account_directory& directory = *session.context().accounts;
+  if (!co_await obtain_token(session, given, native_password_plugin, scramble, sequence_id))
+    co_return std::nullopt;
+  const std::string user = given.user;
+  auto rows = co_await directory.rows_of(user);
+  if (!rows) {
+    log(log_level::warn, session.subject(), "close reason=auth_query_failed ", rows.error());
+    const error_reply unavailable{sluice_error::backend_unavailable, "08S01",
+                                  "sluice: the server's accounts cannot be read now"};
+    co_await session.client().send_error(sequence_id, unavailable);
+    co_return std::nullopt;
+  }
+  const session::account_match for_client =
+      session::match_account(*rows, session.client().address());
+  const session::account_match for_sluice = session::match_account(*rows, directory.own_address());
+  const session::account_row* row = for_client.row;
+  std::string why;  // for the log only: the client sees 1045 whatever the reason
+  if (!row) {
+    why = for_client.ambiguous ? "ambiguous account rows" : "no account row matches";
+  } else if (for_sluice.row != row) {
+    why = "the server would take sluice's own login (from " + directory.own_address() +
+          ") for another row than '" + printable(user) + "'@'" + printable(row->host) + "'";
+  } else if (!row->plugin.empty() && row->plugin != native_password_plugin) {
+    // Refused by name: sluice cannot log in to the backend as this account without its password.
+    const error_reply unsupported{
+        protocol::server_error::not_supported_auth_mode, "08004",
+        "sluice: the account '" + user + "'@'" + row->host + "' uses the '" + row->plugin +
+            "' plugin; with [auth] mode = server sluice accepts mysql_native_password accounts "
+            "only"};
+    co_await session.client().send_error(sequence_id, unsupported);
+    session.metrics().rejected(metrics::rejection::auth_failed).Increment();
+    log(log_level::info, session.subject(),
+        "close reason=auth_plugin_unsupported user=", printable(user),
+        " plugin=", printable(row->plugin));
+    co_return std::nullopt;
+  }
+  const bool no_password = why.empty() && row->hash.empty();
+  std::optional<std::string> stage2 =
+      why.empty() && !no_password ? protocol::native_stage2_of_hash(row->hash) : std::nullopt;
+  if (why.empty() && !no_password && !stage2) why = "the account's hash is not a native one";
+  // The same work for every outcome: unknown users are checked against a stand-in.
+  const std::string checked_stage2 = stage2 ? *stage2 : stand_in_stage2();
+  std::optional<std::string> stage1 =
+      protocol::native_stage1_from_token(given.token, scramble, checked_stage2);
+  if (no_password) stage1 = given.token.empty() ? std::optional<std::string>("") : std::nullopt;
+  if (!why.empty() || !stage1) {
+    co_await refuse_login(session, given, sequence_id, why);
+    co_return std::nullopt;
+  }
+  co_return proof{std::move(stage1)};
+}
+
+// Verifies `given` under the session's scramble against [users] or the server's accounts; may
+// ask the client to answer an AuthSwitchRequest first. The failure is answered.
+awaitable<std::optional<proof>> authenticate(client_session& session, credentials given,
+                                             const std::string& scramble,
+                                             std::uint8_t& sequence_id) {
+  if (session.context().accounts)
+    co_return co_await authenticate_with_server(session, std::move(given), scramble, sequence_id);
+  co_return co_await authenticate_with_file(session, std::move(given), scramble, sequence_id);
 }
 
 }  // namespace
@@ -249,7 +345,9 @@ awaitable<bool> log_in(client_session& session) {
   credentials given{response->username,
                     plugin_given ? response->auth_plugin_name : std::string(native_password_plugin),
                     response->auth_response};
-  if (!co_await authenticate(session, std::move(given), scramble, sequence_id)) co_return false;
+  std::optional<proof> proved =
+      co_await authenticate(session, std::move(given), scramble, sequence_id);
+  if (!proved) co_return false;
   if (const auto refusal = refusal_after_login(session, response->username, false)) {
     co_await client.send_error(sequence_id, *refusal);
     log(log_level::info, session.subject(), "reject reason=",
@@ -269,7 +367,7 @@ awaitable<bool> log_in(client_session& session) {
   session.tracked().start_over(schema, session.login_collation,
                                (client.capabilities & cap::multi_statements) != 0);
   session.start_session_timeouts();
-  session.become_user(response->username);
+  session.become_user(response->username, std::move(proved->account_stage1));
   session.set_state(client_state::idle);
   log(log_level::info, session.subject(), "login");
   const std::uint16_t flags = session.status_flags();
@@ -295,8 +393,9 @@ awaitable<outcome> change_user(client_session& session, const frame& f) {
                     request->auth_plugin_name.empty() ? std::string(native_password_plugin)
                                                       : request->auth_plugin_name,
                     request->auth_response};
-  if (!co_await authenticate(session, std::move(given), session.scramble, sequence_id))
-    co_return outcome::close;
+  std::optional<proof> proved =
+      co_await authenticate(session, std::move(given), session.scramble, sequence_id);
+  if (!proved) co_return outcome::close;
   const bool same_user = request->username == session.user();
   const auto refusal =
       same_user ? std::nullopt : refusal_after_login(session, request->username, true);
@@ -315,7 +414,7 @@ awaitable<outcome> change_user(client_session& session, const frame& f) {
   session.tracked().start_over(request->database, session.login_collation,
                                (client.capabilities & cap::multi_statements) != 0);
   session.start_session_timeouts();
-  session.become_user(request->username);
+  session.become_user(request->username, std::move(proved->account_stage1));
   log(log_level::info, session.subject(), "change_user");
   co_return co_await session.reply_ok(sequence_id);
 }

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "protocol/constants.h"
+#include "proxy/account_directory.h"
 #include "proxy/backend_commands.h"
 #include "proxy/backend_relay.h"
 #include "proxy/log.h"
@@ -46,6 +47,7 @@ client_session::~client_session() {
         it != context_.connections_by_user.end() && --it->second == 0)
       context_.connections_by_user.erase(it);
   }
+  let_go_account();
 }
 
 void client_session::set_state(client_state next) {
@@ -62,15 +64,25 @@ void client_session::set_state(client_state next) {
   state_since_ = now;
 }
 
-void client_session::become_user(const std::string& user) {
+void client_session::become_user(const std::string& user, std::optional<std::string> stage1) {
   if (authenticated()) {
     if (auto it = context_.connections_by_user.find(user_);
         it != context_.connections_by_user.end() && --it->second == 0)
       context_.connections_by_user.erase(it);
   }
+  let_go_account();
   user_ = user;
   ++context_.connections_by_user[user_];
   tenant_ = pool().tenant_of(user_);
+  if (stage1 && context_.accounts) {
+    account_ = user;
+    context_.accounts->hold(account_, std::move(*stage1));
+  }
+}
+
+void client_session::let_go_account() {
+  if (!account_.empty() && context_.accounts) context_.accounts->let_go(account_);
+  account_.clear();
 }
 
 std::string client_session::subject() const {
@@ -157,7 +169,7 @@ awaitable<void> client_session::end_lease() {
 awaitable<std::optional<acquire_failure>> client_session::lease_backend() {
   const auto started = pool::clock::now();
   set_state(client_state::waiting);
-  const int variant = variant_of(client_.capabilities);
+  const int variant = pool().variant_for(variant_of(client_.capabilities), account_);
   auto leased = co_await pool().acquire(variant, tenant_, client_.socket());
   set_state(client_state::active);
   if (!client_.is_open()) {
@@ -220,9 +232,19 @@ awaitable<std::optional<acquire_failure>> client_session::lease_and_restore(
     }
     const restore_request request{tracked_.vars, command.traits.uses_last_insert_id,
                                   clear_diagnostics};
+    // The account's login: the pool may have handed over an idle connection of another account,
+    // which the restore moves to this one.
+    const std::optional<backend_login> login = pool().login_for(account_);
+    if (!login) {
+      release_if_free();
+      co_return acquire_failure{{sluice_error::backend_unavailable, "HY000",
+                                 "sluice: no credentials held for account '" + account_ + "'"},
+                                false};
+    }
     const restore_result restored =
-        co_await restore_session(*backend_->conn, request, pool().login(), pool().collations());
-    if (restored.changed_user) metrics().resets.Increment();
+        co_await restore_session(*backend_->conn, request, *login, pool().collations());
+    if (restored.switched_account) pool().count_account_switch();
+    if (restored.changed_user && !restored.switched_account) metrics().resets.Increment();
     if (restored.round_trip) metrics().restores.Increment();
     if (restored.status == restore_status::done) co_return std::nullopt;
     if (restored.status == restore_status::statement_error) {
@@ -427,7 +449,7 @@ void client_session::close_for(std::string_view reason) {
 bool client_session::kill_running_statement() {
   if (kill_sent_ || state_ != client_state::active || !backend_) return false;
   kill_sent_ = true;
-  pool().kill_query(backend_->conn->server_thread_id);
+  pool().kill_query(backend_->conn->server_thread_id, account_);
   return true;
 }
 

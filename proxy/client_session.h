@@ -70,7 +70,11 @@ class client_session {
   std::string subject() const;
   bool authenticated() const noexcept { return !user_.empty(); }
   // The user is now `user` (login or change of user): per-user counts, share and queue follow.
-  void become_user(const std::string& user);
+  // `stage1`: in [auth] mode server, what the login proved (SHA1(password)); the client's
+  // statements then run as that account, whose credentials are held while it is logged in.
+  void become_user(const std::string& user, std::optional<std::string> stage1 = std::nullopt);
+  // The account the client's statements run as ("" for the configured backend user).
+  const std::string& account() const noexcept { return account_; }
   bool served_a_command() const noexcept { return served_command_; }
   std::chrono::system_clock::time_point connected_at() const noexcept { return connected_at_; }
   pool::time_point accepted_at() const noexcept { return accepted_at_; }
@@ -104,6 +108,11 @@ class client_session {
   bool holds_backend() const noexcept { return backend_.has_value(); }
   backend_connection& backend() noexcept { return *backend_->conn; }
   std::uint64_t backend_id() const noexcept { return backend_ ? backend_->conn->id : 0; }
+  // The account the held backend is logged in as ("" without one).
+  const std::string& backend_account() const noexcept {
+    static const std::string none;
+    return backend_ ? backend_->conn->account : none;
+  }
   std::uint32_t backend_thread_id() const noexcept {
     return backend_ ? backend_->conn->server_thread_id : 0;
   }
@@ -168,6 +177,7 @@ class client_session {
 
  private:
   awaitable<std::optional<acquire_failure>> lease_backend();
+  void let_go_account();
   // After SET @@x = ... (which MariaDB's tracker does not report): reads the values back.
   awaitable<void> learn_untracked_variables(const sql::statement_traits& traits);
 
@@ -175,6 +185,7 @@ class client_session {
   std::uint32_t id_;
   client_connection client_;
   std::string user_;
+  std::string account_;
   int tenant_ = 0;  // the pool's queue and share for this client's user
   client_state state_ = client_state::login;
   session::tracked_session tracked_;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "proxy/asio_types.h"
-#include "proxy/frame_budget.h"
 #include "proxy/byte_stream.h"
+#include "proxy/frame_budget.h"
 #include "proxy/peer_wait.h"
 
 namespace sluice::proxy {

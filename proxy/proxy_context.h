@@ -17,6 +17,7 @@
 
 namespace sluice::proxy {
 
+class account_directory;
 class client_session;
 
 struct proxy_context {
@@ -24,6 +25,8 @@ struct proxy_context {
   backend_pool* pool = nullptr;
   health_state* health = nullptr;
   const tls_contexts* tls = nullptr;  // for new connections; replaced on reload
+  // [auth] mode server: the server's accounts; null in mode config.
+  account_directory* accounts = nullptr;
   std::uint32_t next_client_id = 1;
   bool draining = false;
   std::size_t resetting = 0;  // backends being reset before they return to the pool

@@ -16,7 +16,8 @@ awaitable<restore_result> restore_session(backend_connection& b, const restore_r
   restore_result result;
   const session::session_vars& want = request.want;
   auto plan = session::plan_restore(want, b.vars, request.needs_last_insert_id, collations);
-  if (plan.change_user) {
+  result.switched_account = b.account != login.user;
+  if (plan.change_user || result.switched_account) {
     result.changed_user = true;
     if (auto failure = co_await change_user_without_schema(b, login)) {
       log(log_level::warn, b.subject(), "close reason=change_user_failed ", *failure);

@@ -31,6 +31,7 @@ struct restore_result {
   error_reply error;
   bool round_trip = false;  // something was sent (a restore happened)
   bool changed_user = false;
+  bool switched_account = false;  // the connection was moved to the login's account
 };
 
 awaitable<restore_result> restore_session(backend_connection& backend,

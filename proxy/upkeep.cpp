@@ -70,6 +70,16 @@ void upkeep::refresh_gauges() {
     metrics.waiting_by_user(user).Set(
         it == waiting_by_user.end() ? 0.0 : static_cast<double>(it->second));
   }
+  // Backend connections by account: leased ones through their clients, then the idle ones.
+  std::map<std::string, std::size_t> by_account;
+  for (const client_session* s : context_.sessions)
+    if (s->holds_backend()) ++by_account[s->backend_account()];
+  core.for_each_idle([&](const backend_ptr& c) { ++by_account[c->account]; });
+  metrics.zero_account_gauges();
+  for (const auto& [account, count] : by_account) {
+    auto& gauge = metrics.backends_of_account(account);
+    gauge.Set(gauge.Value() + static_cast<double>(count));  // "other" sums several
+  }
   metrics.queue_max_waiting.Set(static_cast<double>(core.limits().max_waiting));
   metrics.queue_timeout_seconds.Set(
       std::chrono::duration<double>(core.limits().queue_timeout).count());

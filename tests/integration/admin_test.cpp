@@ -331,7 +331,7 @@ TEST_F(AdminTest, ShowPoolsClientsServersReflectTheClients) {
 
   const auto servers = table(*a, "SHOW SERVERS");
   EXPECT_EQ(servers.columns,
-            (std::vector<std::string>{"id", "state", "client", "server_thread_id"}));
+            (std::vector<std::string>{"id", "state", "client", "server_thread_id", "account"}));
   ASSERT_EQ(servers.rows.size(), 2u);
   const auto* active = servers.find("state", "active");
   const auto* pooled = servers.find("state", "idle");
@@ -341,6 +341,7 @@ TEST_F(AdminTest, ShowPoolsClientsServersReflectTheClients) {
   EXPECT_EQ(active->at("client"), "C-" + holder->at("id"));
   EXPECT_EQ(active->at("server_thread_id"), backend_thread);
   EXPECT_EQ(pooled->at("client"), "");
+  EXPECT_EQ(pooled->at("account"), mariadb_server::backend_user);
 
   // Pinning shows in both tables.
   idle->execute("SELECT @pin := 1");  // a computed value: pins until set to a literal
@@ -360,7 +361,7 @@ TEST_F(AdminTest, ShowStatsLimitsAndConfig) {
   for (const std::string name :
        {"statements", "transactions", "client_connections", "bytes_in", "bytes_out",
         "queue_timeouts", "queue_overflows", "rejections", "backend_connects",
-        "backend_connect_failures", "resets", "state_restores"})
+        "backend_connect_failures", "resets", "state_restores", "account_switches"})
     EXPECT_NE(stats.find("name", name), nullptr) << name;
   ASSERT_NE(stats.find("name", "statements"), nullptr);
   EXPECT_GE(number(*stats.find("name", "statements"), "total"), 5);

@@ -416,8 +416,8 @@ TEST_F(MetricsTest, EveryLineParsesEveryFamilyIsDeclaredAndLabelsStayBounded) {
   EXPECT_TRUE(refreshed) << "the pinned client or the failed login never showed";
   ASSERT_GT(e.samples.size(), 50u);
 
-  const std::set<std::string> known_label_names = {"pool",      "user",    "reason", "state",
-                                                   "direction", "version", "kind",   "le"};
+  const std::set<std::string> known_label_names = {
+      "pool", "user", "reason", "state", "direction", "version", "kind", "le", "account"};
   const std::set<std::string> configured_users = {"app", "other"};
   std::set<std::string> families_with_samples;
   for (const auto& s : e.samples) {

@@ -56,6 +56,11 @@ class fake_connector final : public pool_hooks<int> {
   void close_connection(conn c, close_reason why) override {
     closed.push_back({c.conn, c.variant, why});
   }
+  // As accounts are: variants with the same remainder mod 4 (the same capabilities) convert.
+  bool convertible(int from, int to) const override {
+    return convert_accounts && from % 4 == to % 4 && from != to;
+  }
+  bool convert_accounts = false;
 };
 
 class fake_waiter;
@@ -566,6 +571,31 @@ TEST_F(pool_core_test, an_idle_connection_of_another_variant_is_swapped_at_the_c
   EXPECT_EQ(w.granted->variant, 1);
 }
 
+TEST_F(pool_core_test, at_the_cap_an_idle_connection_of_another_account_is_converted) {
+  connector.convert_accounts = true;
+  start({.max_connections = 2});
+  const conn a = lease(4);  // account 1
+  const conn b = lease(8);  // account 2
+  pool->release(a, now);
+  pool->release(b, now);
+
+  fake_waiter& w = waiter_for(12);  // account 3, same capabilities
+  acquire(w);                       // queued, then granted by the pump within the same call
+  ASSERT_TRUE(w.granted) << "no close, no connect: the oldest converts";
+  EXPECT_TRUE(connector.closed.empty());
+  EXPECT_TRUE(connector.pending.empty());
+  ASSERT_TRUE(w.granted);
+  EXPECT_EQ(w.granted->conn, a.conn);
+  EXPECT_EQ(w.granted->variant, 12) << "the lessee sees the variant it asked for";
+  EXPECT_EQ(pool->conversions(), 1u);
+  EXPECT_EQ(pool->total(), 2u);
+
+  fake_waiter& other_caps = waiter_for(9);  // account 2 with other capabilities: cannot convert
+  EXPECT_EQ(acquire(other_caps).status, status::queued);
+  ASSERT_TRUE(other_caps.granted || !connector.closed.empty());
+  EXPECT_EQ(connector.closed, (closes{{b.conn, 8, close_reason::variant_swap}}));
+}
+
 TEST_F(pool_core_test, below_the_cap_another_variant_opens_without_a_swap) {
   start({.max_connections = 3});
   pool->release(lease(0), now);
@@ -998,8 +1028,8 @@ class pool_walk : public ::testing::TestWithParam<walk_case> {
     previous_total = total;
 
     // Nobody waits while an idle connection of their variant exists.
-    std::array<std::size_t, max_variants> waiting{};
-    std::array<std::size_t, max_variants> opening{};
+    std::array<std::size_t, 4> waiting{};  // the walk uses variants 0 to 3
+    std::array<std::size_t, 4> opening{};
     for (const fake_waiter& w : waiters) {
       if (!w.queued()) continue;
       EXPECT_TRUE(idle_ids(w.variant).empty()) << "waiter " << w.arrival << " waits beside idle";

@@ -76,6 +76,56 @@ TEST(native_password, empty_password_means_empty_token) {
   EXPECT_FALSE(verify_native_password("", scramble, native_password_token("x", scramble)));
 }
 
+// Stored hashes computed by MariaDB 10.11 itself: SELECT PASSWORD('...').
+struct stored_hash {
+  const char* password;
+  const char* hash;
+};
+const stored_hash mariadb_hashes[] = {
+    {"secret", "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7"},
+    {"app-pw", "*72B37E3F4D899EDC98A9363172669E192CE424D5"},
+    {"a b c", "*9C8C1D69948A4906AC6C757C1E148EE027DBB7F3"},
+    {"p\xC3\xA4ssw\xC3\xB6rd", "*0225EC5004ABB0B8CB557541FE53DE1A5D8CC825"},
+};
+
+TEST(native_hash, stage2_is_what_mariadb_stores) {
+  for (const auto& v : mariadb_hashes) {
+    const auto stage2 = native_stage2_of_hash(v.hash);
+    ASSERT_TRUE(stage2) << v.hash;
+    EXPECT_EQ(*stage2, sha1(sha1(v.password))) << v.password;
+  }
+  EXPECT_EQ(native_stage2_of_hash("*14e65567abdb5135d0cfd9a70b3032c179a49ee7"),
+            native_stage2_of_hash("*14E65567ABDB5135D0CFD9A70B3032C179A49EE7"))
+      << "hex digits in either case";
+}
+
+TEST(native_hash, anything_else_is_not_a_native_hash) {
+  for (const char* stored :
+       {"", "*", "14E65567ABDB5135D0CFD9A70B3032C179A49EE7X",
+        "*14E65567ABDB5135D0CFD9A70B3032C179A49EE", "*14E65567ABDB5135D0CFD9A70B3032C179A49EG",
+        "$A$005$abcdefghijklmnopqrstuvwxyz0123456789ABC"})
+    EXPECT_FALSE(native_stage2_of_hash(stored)) << stored;
+}
+
+TEST(native_hash, a_clients_token_yields_stage1_only_for_the_right_password) {
+  for (const auto& v : mariadb_hashes) {
+    const std::string stage2 = *native_stage2_of_hash(v.hash);
+    const std::string token = native_password_token(v.password, scramble);
+    const auto stage1 = native_stage1_from_token(token, scramble, stage2);
+    ASSERT_TRUE(stage1) << v.password;
+    EXPECT_EQ(*stage1, sha1(v.password));
+    // What logging in to the backend as the account needs, for any other scramble.
+    const std::string other_scramble = "abcdefghij0123456789";
+    EXPECT_EQ(native_token_from_stage1(*stage1, other_scramble),
+              native_password_token(v.password, other_scramble));
+  }
+  const std::string stage2 = *native_stage2_of_hash(mariadb_hashes[0].hash);
+  EXPECT_FALSE(
+      native_stage1_from_token(native_password_token("wrong", scramble), scramble, stage2));
+  EXPECT_FALSE(native_stage1_from_token("", scramble, stage2)) << "an empty token";
+  EXPECT_FALSE(native_stage1_from_token(std::string(19, 'x'), scramble, stage2)) << "short";
+}
+
 TEST(caching_sha2, token_matches_an_independent_computation) {
   EXPECT_EQ(to_hex(text(caching_sha2_token("secret", scramble))),
             "10 60 e5 7e 6d a1 35 d4 a6 f0 f4 31 29 b4 59 41 "
