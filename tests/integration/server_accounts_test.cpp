@@ -43,7 +43,7 @@ void create_accounts(mariadb_server& server) {
     sql += "CREATE TABLE IF NOT EXISTS " + n + "_db.t (owner VARCHAR(16) PRIMARY KEY);";
     sql += "INSERT IGNORE INTO " + n + "_db.t VALUES ('" + n + "');";
     sql += "CREATE USER IF NOT EXISTS '" + n + "'@'%' IDENTIFIED BY '" + n + "-pw';";
-    sql += "GRANT SELECT ON " + n + "_db.* TO '" + n + "'@'%';";
+    sql += "GRANT SELECT, CREATE TEMPORARY TABLES ON " + n + "_db.* TO '" + n + "'@'%';";
   }
   server.run_sql(sql);
 }
@@ -87,7 +87,8 @@ TEST_P(ServerAccountsTest, EachAccountHasItsOwnGrantsAndIdentity) {
     for (const auto& r : grants.rows) lines.push_back(r[0].value_or("NULL"));
     EXPECT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
     EXPECT_TRUE(std::ranges::any_of(lines, [&](const std::string& line) {
-      return line == "GRANT SELECT ON `" + name + "_db`.* TO `" + name + "`@`%`";
+      return line ==
+             "GRANT SELECT, CREATE TEMPORARY TABLES ON `" + name + "_db`.* TO `" + name + "`@`%`";
     })) << ::testing::PrintToString(lines);
     EXPECT_EQ(c->scalar("SELECT owner FROM " + name + "_db.t"), name);
     const auto foreign = c->query("SELECT owner FROM " + other + "_db.t");
@@ -203,26 +204,64 @@ TEST_F(ServerAccountsSluiceTest, ClientsOfFourAccountsShareOneCapEachOnItsOwnAcc
   });
   const char* names[] = {"acct_a", "acct_b", "acct_c", "acct_d"};
   std::atomic<int> statements{0};
+  // The isolation torture per account: a user variable, a temporary table, a named lock and a
+  // binary prepared statement, each of which must stay with its client and its account.
   const auto failures = run_threads(200, [&](std::size_t i) {
     const std::string name = names[i % 4];
+    const std::string mine = std::to_string(i);
     auto c = connect_to_sluice(name, name + "-pw");
-    c->execute("SET @mine = " + std::to_string(i));
-    for (int round = 0; round < 10; ++round) {
-      const auto r =
-          c->query("SELECT CURRENT_USER(), @mine, (SELECT owner FROM " + name + "_db.t)");
-      if (!r.ok) throw std::runtime_error(r.describe());
-      const std::string seen = r.rows.at(0).at(0).value_or("NULL") + " " +
-                               r.rows.at(0).at(1).value_or("NULL") + " " +
-                               r.rows.at(0).at(2).value_or("NULL");
-      const std::string want = name + "@% " + std::to_string(i) + " " + name;
-      if (seen != want) throw std::runtime_error("got '" + seen + "', want '" + want + "'");
+    const auto expect = [&](const std::string& sql, const std::string& want) {
+      const auto r = c->query(sql);
+      if (!r.ok) throw std::runtime_error(sql + ": " + r.describe());
+      std::string seen;
+      for (const auto& field : r.rows.at(0))
+        seen += (seen.empty() ? "" : " ") + field.value_or("NULL");
+      if (seen != want) throw std::runtime_error(sql + ": got '" + seen + "', want '" + want + "'");
       ++statements;
+    };
+    c->execute("SET @mine = " + mine);
+    MYSQL_STMT* stmt = mysql_stmt_init(c->handle());
+    struct closer {
+      MYSQL_STMT* stmt;
+      ~closer() { mysql_stmt_close(stmt); }
+    } guard{stmt};
+    const std::string prepared = "SELECT CURRENT_USER()";
+    if (mysql_stmt_prepare(stmt, prepared.data(), prepared.size()) != 0)
+      throw std::runtime_error(std::string("prepare: ") + mysql_stmt_error(stmt));
+    for (int round = 0; round < 10; ++round) {
+      expect("SELECT CURRENT_USER(), @mine, (SELECT owner FROM " + name + "_db.t)",
+             name + "@% " + mine + " " + name);
+      if (round == 3) {
+        c->execute("CREATE TEMPORARY TABLE " + name + "_db.tmp (v INT)");
+        c->execute("INSERT INTO " + name + "_db.tmp VALUES (" + mine + ")");
+        expect("SELECT v, CURRENT_USER() FROM " + name + "_db.tmp", mine + " " + name + "@%");
+        c->execute("DROP TEMPORARY TABLE " + name + "_db.tmp");
+        expect("SELECT GET_LOCK('lock_" + mine + "', 5)", "1");
+        expect("SELECT IS_USED_LOCK('lock_" + mine + "') = CONNECTION_ID()", "1");
+        expect("SELECT RELEASE_LOCK('lock_" + mine + "')", "1");
+      }
+      if (round % 3 == 0) {
+        char user[64] = {};
+        unsigned long length = 0;
+        MYSQL_BIND out{};
+        out.buffer_type = MYSQL_TYPE_STRING;
+        out.buffer = user;
+        out.buffer_length = sizeof user;
+        out.length = &length;
+        if (mysql_stmt_execute(stmt) != 0 || mysql_stmt_bind_result(stmt, &out) != 0 ||
+            mysql_stmt_fetch(stmt) != 0)
+          throw std::runtime_error(std::string("execute: ") + mysql_stmt_error(stmt));
+        mysql_stmt_free_result(stmt);
+        const std::string seen(user, std::min<unsigned long>(length, sizeof user));
+        if (seen != name + "@%") throw std::runtime_error("prepared: got '" + seen + "'");
+        ++statements;
+      }
     }
   });
   done = true;
   watcher.join();
   EXPECT_TRUE(failures.empty()) << describe_failures(failures);
-  EXPECT_EQ(statements.load(), 2000);
+  EXPECT_EQ(statements.load(), 200 * (10 + 4 + 4));
   EXPECT_LE(most.load(), 8) << "backend connections of the client accounts at once";
   EXPECT_GT(most.load(), 0);
   const auto scrape = http_get(metrics_port, "/metrics");
