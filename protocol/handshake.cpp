@@ -124,12 +124,22 @@ boost::system::result<handshake_response_41> decode_handshake_response_41(
   return m;
 }
 
+namespace {
+
+// The 32 bytes a HandshakeResponse41 and an SSLRequest both begin with.
+void write_response_prefix(wire_writer& w, std::uint32_t capabilities,
+                           std::uint32_t max_packet_size, std::uint8_t character_set) {
+  w.u32(capabilities);
+  w.u32(max_packet_size);
+  w.u8(character_set);
+  w.zeros(response_filler_size);
+}
+
+}  // namespace
+
 void encode_handshake_response_41(const handshake_response_41& m, std::vector<std::uint8_t>& out) {
   wire_writer w(out);
-  w.u32(m.capabilities);
-  w.u32(m.max_packet_size);
-  w.u8(m.character_set);
-  w.zeros(response_filler_size);
+  write_response_prefix(w, m.capabilities, m.max_packet_size, m.character_set);
   w.null_terminated_string(m.username);
   if (m.capabilities & capability::plugin_auth_lenenc_client_data) {
     w.lenenc_string(m.auth_response);
@@ -161,10 +171,7 @@ boost::system::result<ssl_request> decode_ssl_request(std::span<const std::uint8
 
 void encode_ssl_request(const ssl_request& m, std::vector<std::uint8_t>& out) {
   wire_writer w(out);
-  w.u32(m.capabilities);
-  w.u32(m.max_packet_size);
-  w.u8(m.character_set);
-  w.zeros(response_filler_size);
+  write_response_prefix(w, m.capabilities, m.max_packet_size, m.character_set);
 }
 
 }  // namespace sluice::protocol
