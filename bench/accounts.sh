@@ -3,8 +3,9 @@
 # running at once against MariaDB directly, through sluice with [auth] mode = config (every
 # backend logged in as the one [backend] user) and through sluice with [auth] mode = server
 # (backends logged in as each client's account, pooled per account under the one cap, switched
-# with COM_CHANGE_USER), alternating within each repetition; then the same two sluices under a
-# skewed load. What it measures and the latest result: docs/BENCHMARKS.md, "Server accounts".
+# with COM_CHANGE_USER), alternating within each repetition; the same two modes under a skewed
+# load; and what one account switch costs (two accounts taking turns on one backend).
+# What it measures and the latest result: docs/BENCHMARKS.md, "Server accounts".
 # Options: bench/accounts.sh --help.
 set -euo pipefail
 
@@ -31,26 +32,29 @@ usage() {
 Usage: bench/accounts.sh [options]
 
 Starts a throwaway MariaDB with four accounts, ${accounts[*]}
-(mysql_native_password, every privilege on sbtest), and an auth account, and two sluices
-(transaction pooling, the same [backend] max_connections): one in [auth] mode config (the four
-in [users], backends logged in as the sluice account), one in [auth] mode server (backends logged
-in as each account). Prepares the sysbench tables once, then runs sysbench oltp_point_select as
-four processes at once, one per account, alternating within each repetition (each repetition
-starts with the next variant):
-  direct       every process straight to MariaDB as its account, --threads=$threads each
-  config       through the config-mode sluice, --threads=$threads each
-  server       through the server-mode sluice, --threads=$threads each
-  config_skew  through the config-mode sluice, threads per account $skew_threads
-  server_skew  through the server-mode sluice, threads per account $skew_threads
-Sums the four processes' qps per run; reports medians, server/config and server/direct, account
+(mysql_native_password, every privilege on sbtest), and an auth account, and sluices with
+transaction pooling: one in [auth] mode config (the four in [users], backends logged in as the
+sluice account) and one in [auth] mode server (backends logged in as each account), both with
+[backend] max_connections=$cap, and the same two with max_connections=1. Prepares the sysbench
+tables once, then runs sysbench oltp_point_select as one process per account, all at once,
+alternating the variants within each repetition (each repetition starts with the next one):
+  direct         the four accounts straight to MariaDB, --threads=$threads each
+  config         the four through the config-mode sluice, --threads=$threads each
+  server         the four through the server-mode sluice, --threads=$threads each
+  config_skew    as config, threads per account $skew_threads
+  server_skew    as server, threads per account $skew_threads
+  switch_config  ${accounts[0]} and ${accounts[1]}, one thread each, config mode, one backend
+  switch_server  the same in server mode: the backend changes account for nearly every
+                 statement, so the difference from switch_config is what a switch costs
+Sums the processes' qps per run; reports medians, server/config and server/direct, account
 switches per second (SHOW STATS on sluice's admin port before and after each run), the worst
-account's p95, and sluice's and MariaDB's CPU per statement. Every run goes to
-bench/results/accounts-<timestamp>.csv.
+account's p95, sluice's and MariaDB's CPU per statement, and microseconds per switch. Every run
+goes to bench/results/accounts-<timestamp>.csv.
 
   --time T              seconds per run (default $time_s)
   --reps N              repetitions (default $reps)
   --cap N               sluice [backend] max_connections, both modes (default $cap)
-  --threads N           sysbench threads per account, first shape (default $threads)
+  --threads N           sysbench threads per account in config, server, direct (default $threads)
   --skew-threads LIST   threads of the four accounts in the skewed shape (default $skew_threads);
                         "none" leaves the skewed shape out
   --sluice BIN          use this sluice binary (not built)
@@ -82,19 +86,23 @@ fi
 
 variants=(direct config server)
 [[ $skew_threads != none ]] && variants+=(config_skew server_skew)
+variants+=(switch_config switch_server)
 
 # ---------------------------------------------------------------------------------------------
 # Processes and servers
 
 work=
-config_pid= # the config-mode sluice; the server-mode one is sluice_pid (bench/lib.sh)
-config_port=
-config_admin_port=
-config_log=
-# shellcheck disable=SC2034  # set through printf -v, stopped by clean_up (bench/lib.sh)
+# The sluices, by name (start_named_sluice): NAME_pid, NAME_port, NAME_admin. These and the
+# sysbench pids are set through printf -v and read through ${!var}, and clean_up (bench/lib.sh)
+# stops them.
+sluice_names=(config server config_cap1 server_cap1)
+# shellcheck disable=SC2034
+config_pid='' server_pid='' config_cap1_pid='' server_cap1_pid=''
+# shellcheck disable=SC2034
 sysbench_pid1='' sysbench_pid2='' sysbench_pid3='' sysbench_pid4=''
 clean_up_on_exit sysbench:sysbench_pid1:5 sysbench:sysbench_pid2:5 sysbench:sysbench_pid3:5 \
-  sysbench:sysbench_pid4:5 sluice:sluice_pid:10 sluice:config_pid:10 mariadbd:db_pid:60
+  sysbench:sysbench_pid4:5 sluice:sluice_pid:10 sluice:config_pid:10 sluice:server_pid:10 \
+  sluice:config_cap1_pid:10 sluice:server_cap1_pid:10 mariadbd:db_pid:60
 
 # The four accounts (password <name>-pw) and sluice_auth, which reads their hashes.
 create_accounts() {
@@ -109,24 +117,39 @@ create_accounts() {
   db_sql "$sql" || die "could not create the accounts"
 }
 
-# Both sluices, on the same cap. sbtest (in [users], and a MariaDB account) is what sluice_answers
-# logs in with. Both would write $work/sluice/sluice.log: the config-mode one keeps writing to it
-# under the name config.log once it is renamed.
-start_sluices() {
-  local a users=() rc=0
-  for a in "${accounts[@]}"; do users+=("users.$a=$a-pw"); done
-  launch_sluice 10s "${users[@]}" users.sbtest=sbtest-pw || rc=$?
-  if ((rc != 0)) || ! sluice_answers; then die "sluice (auth mode config) did not start: $sluice_error"; fi
-  config_pid=$sluice_pid config_port=$sluice_port config_admin_port=$admin_port
-  config_log=$work/sluice/config.log
-  mv -- "$sluice_log" "$config_log"
+# start_named_sluice NAME [SECTION.KEY=VALUE...]: launch_sluice and sluice_answers (a login as
+# sbtest), then NAME_pid, NAME_port and NAME_admin. launch_sluice gives every sluice the log
+# $work/sluice/sluice.log: it is renamed to NAME.log, where this sluice goes on writing.
+start_named_sluice() {
+  local name=$1 rc=0
+  shift
+  launch_sluice 10s "$@" || rc=$?
+  if ((rc != 0)) || ! sluice_answers; then die "sluice ($name) did not start: $sluice_error"; fi
+  printf -v "${name}_pid" %s "$sluice_pid"
+  printf -v "${name}_port" %s "$sluice_port"
+  printf -v "${name}_admin" %s "$admin_port"
+  mv -- "$sluice_log" "$work/sluice/$name.log"
+  note "sluice $name on :$sluice_port (admin :$admin_port, pid $sluice_pid, max_connections=$cap)"
   sluice_pid=
-  # [auth] comes from the environment (SLUICE_<SECTION>_<KEY>, README.md): write_sluice_ini has
-  # no [auth] section.
+}
+
+# [auth] mode server comes from the environment (SLUICE_<SECTION>_<KEY>, README.md):
+# write_sluice_ini (bench/lib.sh) has no [auth] section.
+start_server_mode_sluice() { # NAME
   SLUICE_AUTH_MODE=server SLUICE_AUTH_USER=sluice_auth SLUICE_AUTH_PASSWORD=auth-pw \
-    launch_sluice 10s || rc=$?
-  if ((rc != 0)) || ! sluice_answers; then die "sluice (auth mode server) did not start: $sluice_error"; fi
-  note "sluice on :$config_port ([auth] mode config, admin :$config_admin_port), :$sluice_port ([auth] mode server, admin :$admin_port), max_connections=$cap"
+    start_named_sluice "$1"
+}
+
+# The four sluices: config and server mode with max_connections=$cap, then with 1 (spawn_sluice
+# in bench/lib.sh reads cap). sbtest is in [users] for sluice_answers.
+start_sluices() {
+  local a users=(users.sbtest=sbtest-pw)
+  for a in "${accounts[@]}"; do users+=("users.$a=$a-pw"); done
+  start_named_sluice config "${users[@]}"
+  start_server_mode_sluice server
+  local cap=1
+  start_named_sluice config_cap1 "${users[@]}"
+  start_server_mode_sluice server_cap1
 }
 
 # admin_total PORT NAME: the total of NAME in SHOW STATS on the admin port PORT. Connects and
@@ -143,17 +166,24 @@ admin_total() {
   [[ -n $value ]] && echo "$value"
 }
 
+# keep_sluice_logs: copies the sluices' logs to bench/results.
+keep_sluice_logs() {
+  local name
+  for name in "${sluice_names[@]}"; do
+    cp "$work/sluice/$name.log" "$results_dir/accounts-$run_id-$name-sluice.log" 2>/dev/null || true
+  done
+}
+
 # sluice_failed WHY: keeps the sluices' logs with the results and dies.
 sluice_failed() {
-  cp "$config_log" "$results_dir/accounts-$run_id-config-sluice.log" 2>/dev/null || true
-  cp "$sluice_log" "$results_dir/accounts-$run_id-server-sluice.log" 2>/dev/null || true
+  keep_sluice_logs
   die "$1 (sluice logs: $results_dir/accounts-$run_id-*-sluice.log)"
 }
 
 # ---------------------------------------------------------------------------------------------
-# A run: four sysbench processes at once
+# A run: one sysbench process per account, all at once
 
-csv_header="run,variant,rep,threads,qps,p95_max_ms,errors,account_qps,account_p95_ms,account_switches,switches_per_s,proxy_cpu_us_per_stmt,db_cpu_us_per_stmt,db_questions_per_stmt,db_change_users"
+csv_header="run,variant,rep,threads,qps,p95_max_ms,errors,account_qps,account_p95_ms,account_switches,switches_per_s,proxy_cpu_us_per_stmt,db_cpu_us_per_stmt,db_statements_per_stmt"
 
 # sysbench's options for ACCOUNT through PORT: sysbench_args with the account's login.
 account_args() { # PORT ACCOUNT
@@ -172,26 +202,38 @@ joined() {
 }
 
 run_variant() { # VARIANT REP
-  local variant=$1 rep=$2 port=$db_port pid='' admin='' per=()
+  local variant=$1 rep=$2 target='' port=$db_port pid='' admin='' per=()
   case $variant in
-    config*) port=$config_port pid=$config_pid admin=$config_admin_port ;;
-    server*) port=$sluice_port pid=$sluice_pid admin=$admin_port ;;
+    direct) per=("$threads" "$threads" "$threads" "$threads") ;;
+    config | server)
+      target=$variant
+      per=("$threads" "$threads" "$threads" "$threads")
+      ;;
+    config_skew | server_skew)
+      target=${variant%_skew}
+      IFS=, read -ra per <<<"$skew_threads"
+      ;;
+    switch_config | switch_server)
+      target=${variant#switch_}_cap1
+      per=(1 1)
+      ;;
+    *) die "internal: unknown variant $variant" ;;
   esac
-  if [[ $variant == *_skew ]]; then
-    IFS=, read -ra per <<<"$skew_threads"
-  else
-    per=("$threads" "$threads" "$threads" "$threads")
+  if [[ -n $target ]]; then
+    local var=${target}_pid
+    pid=${!var}
+    var=${target}_port
+    port=${!var}
+    var=${target}_admin
+    admin=${!var}
   fi
-  local i args switches_before='' proxy_before='' db_before
+  local n=${#per[@]} i args switches_before='' proxy_before='' db_before questions_before
   [[ -n $admin ]] && { switches_before=$(admin_total "$admin" account_switches) ||
     sluice_failed "$variant rep $rep: could not read SHOW STATS on :$admin"; }
   [[ -n $pid ]] && proxy_before=$(cpu_ticks "$pid")
   db_before=$(cpu_ticks "$db_pid")
-  # What MariaDB ran: statements (Questions), and COM_CHANGE_USER, which Questions leaves out.
-  local questions_before change_users_before
   questions_before=$(db_status Questions)
-  change_users_before=$(db_status Com_change_user)
-  for i in 0 1 2 3; do
+  for ((i = 0; i < n; i++)); do
     read -ra args <<<"$(account_args "$port" "${accounts[i]}")"
     timeout -k 10 $((time_s + 60)) sysbench oltp_point_select "${args[@]}" --threads="${per[i]}" \
       --time="$time_s" --db-ps-mode=disable --mysql-ignore-errors=all --percentile=95 \
@@ -199,19 +241,18 @@ run_variant() { # VARIANT REP
     printf -v "sysbench_pid$((i + 1))" %s $!
   done
   local status=() var
-  for i in 1 2 3 4; do
-    var=sysbench_pid$i
+  for ((i = 0; i < n; i++)); do
+    var=sysbench_pid$((i + 1))
     status[i]=0
     wait "${!var}" || status[i]=$?
     printf -v "$var" ''
   done
-  local proxy_after='' db_after switches_after=''
+  local proxy_after='' db_after questions switches_after=''
   [[ -n $pid ]] && proxy_after=$(cpu_ticks "$pid")
   db_after=$(cpu_ticks "$db_pid")
-  local questions change_users
-  questions=$(($(db_status Questions) - questions_before))
-  change_users=$(($(db_status Com_change_user) - change_users_before))
   abort_if_dead mariadbd db_pid "$work/mariadb/err.log" MariaDB
+  # Questions: what MariaDB ran, sysbench's statements and sluice's restores (not COM_CHANGE_USER).
+  questions=$(($(db_status Questions) - questions_before))
   if [[ -n $pid ]] && ! proc_alive "$pid"; then
     describe_exit "$pid"
     sluice_failed "$variant rep $rep: sluice $exit_text during the run"
@@ -220,9 +261,9 @@ run_variant() { # VARIANT REP
     sluice_failed "$variant rep $rep: could not read SHOW STATS on :$admin after the run"; }
 
   local log q qps p95 errors queries=0 total_qps=0 p95_max=0 total_errors=0 acct_qps=() acct_p95=()
-  for i in 0 1 2 3; do
+  for ((i = 0; i < n; i++)); do
     log=$work/runs/$variant-rep$rep-${accounts[i]}.log
-    sysbench_outcome "${status[i + 1]}" "$log" $((time_s + 60))
+    sysbench_outcome "${status[i]}" "$log" $((time_s + 60))
     if [[ -n $sysbench_failure ]]; then
       tail -n 15 "$log" >&2
       cp "$log" "$results_dir/accounts-$run_id-$variant-rep$rep-${accounts[i]}.log" 2>/dev/null || true
@@ -247,8 +288,8 @@ run_variant() { # VARIANT REP
     proxy_us=$(awk -v t=$((proxy_after - proxy_before)) -v hz="$clk_tck" -v q="$queries" 'BEGIN { printf "%.2f", t / hz / q * 1e6 }')
   db_us=$(awk -v t=$((db_after - db_before)) -v hz="$clk_tck" -v q="$queries" 'BEGIN { printf "%.2f", t / hz / q * 1e6 }')
   db_per_stmt=$(awk -v n="$questions" -v q="$queries" 'BEGIN { printf "%.3f", n / q }')
-  echo "$run_id,$variant,$rep,$(joined "${per[@]}"),$total_qps,$p95_max,$total_errors,$(joined "${acct_qps[@]}"),$(joined "${acct_p95[@]}"),$switches,$rate,$proxy_us,$db_us,$db_per_stmt,$change_users" >>"$csv"
-  note "  $variant rep $rep: $total_qps qps (${acct_qps[*]}), worst p95 $p95_max ms, $total_errors errors${rate:+, $rate account switches/s}${proxy_us:+, sluice $proxy_us us/stmt}, MariaDB $db_us us/stmt, $db_per_stmt MariaDB statements/stmt, $change_users COM_CHANGE_USER"
+  echo "$run_id,$variant,$rep,$(joined "${per[@]}"),$total_qps,$p95_max,$total_errors,$(joined "${acct_qps[@]}"),$(joined "${acct_p95[@]}"),$switches,$rate,$proxy_us,$db_us,$db_per_stmt" >>"$csv"
+  note "  $variant rep $rep: $total_qps qps (${acct_qps[*]}), p95 ${acct_p95[*]} ms, $total_errors errors${rate:+, $rate account switches/s}${proxy_us:+, sluice $proxy_us us/stmt}, MariaDB $db_us us/stmt, $db_per_stmt MariaDB statements/stmt"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -286,79 +327,85 @@ for ((rep = 1; rep <= reps; rep++)); do
   done
 done
 
-# warn and error lines of the sluices (log.level = warn), for the summary.
-log_lines() { grep -c -E '^[^ ]+ (warn|error) ' "$1" 2>/dev/null || true; }
-config_warnings=$(log_lines "$config_log")
-server_warnings=$(log_lines "$sluice_log")
-if ((config_warnings + server_warnings)); then
-  cp "$config_log" "$results_dir/accounts-$run_id-config-sluice.log" || true
-  cp "$sluice_log" "$results_dir/accounts-$run_id-server-sluice.log" || true
-fi
+# The sluices' warn and error lines (log.level = warn), for the summary.
+warnings=0
+for name in "${sluice_names[@]}"; do
+  count=$(grep -c -E '^[^ ]+ (warn|error) ' "$work/sluice/$name.log" || true)
+  warnings=$((warnings + count))
+done
+((warnings == 0)) || keep_sluice_logs
 
 # ---------------------------------------------------------------------------------------------
 # Report: medians over the repetitions
 
-awk -F, -v variants="${variants[*]}" -v header="Run $run_id: commit $(measured_commit), $("$sluice_bin" --version 2>/dev/null || echo "sluice ?"); $(nproc) CPUs shared by four sysbench $(sysbench --version | awk '{ print $2 }') processes, sluice and MariaDB $(db_sql 'SELECT VERSION()'); oltp_point_select, text protocol, $tables tables x $table_size rows; sluice transaction pooling, [backend] max_connections=$cap in both modes; medians of $reps alternated runs of ${time_s}s." \
-  -v time_s="$time_s" "$awk_table_functions"'
+header="Run $run_id: commit $(measured_commit), $("$sluice_bin" --version 2>/dev/null || echo "sluice ?"); $(nproc) CPUs shared by the sysbench $(sysbench --version | awk '{ print $2 }') processes, sluice and MariaDB $(db_sql 'SELECT VERSION()'); oltp_point_select, text protocol, $tables tables x $table_size rows; sluice transaction pooling, [backend] max_connections=$cap in both modes (1 for switch_*); medians of $reps alternated runs of ${time_s}s."
+echo
+echo "Markdown for docs/BENCHMARKS.md:"
+echo
+echo "$header"
+awk -F, -v variants="${variants[*]}" -v cap="$cap" "$awk_table_functions"'
   function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "" : a / b }
   function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
   NR == 1 { next }
   {
     runs[$2]++; shape[$2] = $4
     add($2, "qps", $5); add($2, "p95", $6); add($2, "err", $7); add($2, "sw", $11)
-    add($2, "cpu", $12); add($2, "db", $13); add($2, "aq", $8)
+    add($2, "cpu", $12); add($2, "db", $13); add($2, "dbst", $14)
+    aq[$2] = aq[$2] " " $8
   }
   END {
     nv = split(variants, V, " ")
     for (i = 1; i <= nv; i++) {
       v = V[i]
-      split("qps p95 err sw cpu db", F, " ")
-      for (m = 1; m <= 6; m++) med[v, F[m]] = median(vals[v, F[m]])
+      split("qps p95 err sw cpu db dbst", F, " ")
+      for (m = 1; m <= 7; m++) med[v, F[m]] = median(vals[v, F[m]])
       # Per account: the median of its qps over the repetitions.
-      split(substr(vals[v, "aq"], 2), R, " ")
-      for (a = 1; a <= 4; a++) {
+      nr = split(substr(aq[v], 2), R, " ")
+      na[v] = split(R[1], A, ";")
+      for (a = 1; a <= na[v]; a++) {
         list = ""
-        for (r in R) { split(R[r], A, ";"); list = list " " A[a] }
+        for (r = 1; r <= nr; r++) { split(R[r], A, ";"); list = list " " A[a] }
         acct[v, a] = median(list)
       }
     }
-    s = "server"; c = "config"; d = "direct"
-    r_sc = ratio(med[s, "qps"], med[c, "qps"])
-    r_sd = ratio(med[s, "qps"], med[d, "qps"])
-    r_cd = ratio(med[c, "qps"], med[d, "qps"])
-    r_skew = ratio(med["server_skew", "qps"], med["config_skew", "qps"])
-
     print ""
-    print "Markdown for docs/BENCHMARKS.md:"
-    print ""
-    print header
-    print ""
-    print "| Variant | threads per account | qps (sum of 4) | qps per account | p95 (ms, worst account) | errors | account switches/s | sluice CPU (µs/stmt) | MariaDB CPU (µs/stmt) |"
-    print "|---|---|--:|---|--:|--:|--:|--:|--:|"
+    print "| Variant | threads per account | qps (sum) | qps per account | p95 (ms, worst account) | errors | account switches/s | sluice CPU (µs/stmt) | MariaDB CPU (µs/stmt) | MariaDB statements/stmt |"
+    print "|---|---|--:|---|--:|--:|--:|--:|--:|--:|"
     for (i = 1; i <= nv; i++) {
       v = V[i]
       if (!runs[v]) continue
       t = shape[v]; gsub(";", ",", t)
-      per = fmt(acct[v, 1], "%.0f") " / " fmt(acct[v, 2], "%.0f") " / " fmt(acct[v, 3], "%.0f") " / " fmt(acct[v, 4], "%.0f")
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v, t, fmt(med[v, "qps"], "%.0f"), per,
-        fmt(med[v, "p95"], "%.2f"), fmt(med[v, "err"], "%g"), (v == d ? "—" : fmt(med[v, "sw"], "%.0f")),
-        (v == d ? "—" : fmt(med[v, "cpu"], "%.1f")), fmt(med[v, "db"], "%.1f")
+      per = ""
+      for (a = 1; a <= na[v]; a++) per = per (a > 1 ? " / " : "") fmt(acct[v, a], "%.0f")
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v, t, fmt(med[v, "qps"], "%.0f"), per,
+        fmt(med[v, "p95"], "%.2f"), fmt(med[v, "err"], "%g"), (v == "direct" ? "—" : fmt(med[v, "sw"], "%.0f")),
+        (v == "direct" ? "—" : fmt(med[v, "cpu"], "%.1f")), fmt(med[v, "db"], "%.1f"), fmt(med[v, "dbst"], "%.3f")
     }
+    r_sc = ratio(med["server", "qps"], med["config", "qps"])
     print ""
     printf "- qps server / config: %s (target >= 0.90: %s)\n", fmt(r_sc, "%.2f"), (r_sc != "" && r_sc >= 0.9) ? "PASS" : "FAIL"
-    printf "- qps server / direct: %s; config / direct: %s\n", fmt(r_sd, "%.2f"), fmt(r_cd, "%.2f")
-    if (r_skew != "") printf "- skewed load, qps server_skew / config_skew: %s\n", fmt(r_skew, "%.2f")
-    if (med[s, "sw"] != "" && med[s, "qps"] + 0 > 0)
-      printf "- account switches in server mode: %.0f/s, %.1f per 1000 statements\n", med[s, "sw"], med[s, "sw"] / med[s, "qps"] * 1000
-    # What server mode costs per statement beyond config mode, spread over the switches: an upper
-    # bound on the CPU one switch costs (it includes any other per-account work).
-    if (med[s, "sw"] + 0 > 0 && med[s, "cpu"] != "" && med[c, "cpu"] != "")
-      printf "- extra CPU of server mode per account switch: sluice %.1f µs, MariaDB %.1f µs (CPU/stmt difference x qps / switches/s)\n",
-        (med[s, "cpu"] - med[c, "cpu"]) * med[s, "qps"] / med[s, "sw"], (med[s, "db"] - med[c, "db"]) * med[s, "qps"] / med[s, "sw"]
+    printf "- qps server / direct: %s; config / direct: %s\n", fmt(ratio(med["server", "qps"], med["direct", "qps"]), "%.2f"),
+      fmt(ratio(med["config", "qps"], med["direct", "qps"]), "%.2f")
+    if (runs["server_skew"])
+      printf "- skewed load, qps server_skew / config_skew: %s\n", fmt(ratio(med["server_skew", "qps"], med["config_skew", "qps"]), "%.2f")
+    # One backend, two clients: it is busy all the time, so 1/qps is its time per statement; in
+    # switch_server most statements also pay a switch.
+    us = ""
+    qs = med["switch_server", "qps"]; qc = med["switch_config", "qps"]; sw = med["switch_server", "sw"]
+    if (qs + 0 > 0 && qc + 0 > 0 && sw + 0 > 0) {
+      us = (1e6 / qs - 1e6 / qc) / (sw / qs)
+      printf "- one account switch (COM_CHANGE_USER and the session restore after it) takes %.0f µs of the backend: switch_server %.0f qps with %.2f switches per statement, against switch_config %.0f qps\n",
+        us, qs, sw / qs, qc
+    }
+    if (med["server", "sw"] != "" && med["server", "qps"] + 0 > 0) {
+      printf "- account switches in server mode: %.0f/s, %.1f per 1000 statements", med["server", "sw"], med["server", "sw"] / med["server", "qps"] * 1000
+      if (us != "")
+        printf "; x %.0f µs = %.1f ms of backend time per second, %.2f%% of the %d backends", us,
+          med["server", "sw"] * us / 1000, med["server", "sw"] * us / (cap * 1e6) * 100, cap
+      print ""
+    }
   }
 ' "$csv"
 echo
-if ((config_warnings + server_warnings)); then
-  echo "sluice logged $config_warnings warn/error line(s) in config mode and $server_warnings in server mode: $results_dir/accounts-$run_id-*-sluice.log"
-fi
+((warnings == 0)) || echo "The sluices logged $warnings warn/error line(s): $results_dir/accounts-$run_id-*-sluice.log"
 echo "Every run: $csv"

@@ -38,7 +38,7 @@ bool package_installed(const std::string& package) {
 const std::vector<driver_program>& driver_programs() {
   static const std::vector<driver_program> programs = {
       {"node_mysql2",
-       {"default", "utf8mb4_general_ci"},
+       {"default", "utf8mb4_general_ci", "compress"},
        {},
        {node_modules + "mysql2/package.json"},
        {"node", source_dir + "/node/mysql2.js"}},
@@ -93,7 +93,7 @@ const std::vector<driver_program>& driver_programs() {
        {},
        {"ruby", source_dir + "/ruby/mysql2.rb"}},
       {"mariadb_cli",
-       {"default"},
+       {"default", "compress"},
        {"mariadb-client"},
        {},
        {"bash", source_dir + "/cli/mariadb_cli.sh"}},

@@ -10,14 +10,20 @@ for name in HOST PORT USER PASSWORD DATABASE OTHER_USER OTHER_PASSWORD VARIANT; 
     exit 2
   fi
 done
-if [[ "$SLUICE_DRIVER_VARIANT" != default ]]; then
-  echo "FAIL setup: unknown variant $SLUICE_DRIVER_VARIANT"
-  exit 2
-fi
+# Variants: the defaults, and --compress (sluice does not offer CLIENT_COMPRESS, so the client goes
+# on uncompressed; MariaDB directly compresses).
+case "$SLUICE_DRIVER_VARIANT" in
+  default) variant_options=() ;;
+  compress) variant_options=(--compress) ;;
+  *)
+    echo "FAIL setup: unknown variant $SLUICE_DRIVER_VARIANT"
+    exit 2
+    ;;
+esac
 
 # --no-defaults: the client's built-in defaults, not whatever /etc/mysql holds on this machine.
 connection=(--no-defaults --protocol=TCP "--host=$SLUICE_DRIVER_HOST" "--port=$SLUICE_DRIVER_PORT"
-  "--user=$SLUICE_DRIVER_USER" --connect-timeout=10)
+  "--user=$SLUICE_DRIVER_USER" --connect-timeout=10 "${variant_options[@]}")
 export MYSQL_PWD="$SLUICE_DRIVER_PASSWORD"
 work="$(mktemp -d "${TMPDIR:-/tmp}/sluice-cli-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
