@@ -1,6 +1,7 @@
 # Shell functions shared by the benchmark scripts (bench/run.sh, bench/ps.sh, bench/storm.sh):
 # paths, options, messages, child processes, free loopback ports, a throwaway MariaDB, sluice in
-# front of it, sysbench and the end-of-run checks. Sourced, not run, before the script's option
+# front of it (and a second sluice running another binary, for --compare), sysbench and the
+# end-of-run checks. Sourced, not run, before the script's option
 # defaults (they use build_dir), as `source .../lib.sh NAME SCRIPT`: NAME prefixes the script's
 # messages, SCRIPT is how --help is spelt in usage errors. The script defines `usage` and
 # `set_option` for parse_options, and sets `work` (its temporary directory) before starting
@@ -346,10 +347,17 @@ start_mariadb() {
 create_bench_database() {
   db_sql "CREATE DATABASE $1;
     CREATE USER '$1'@'%' IDENTIFIED BY '$2';
-    GRANT ALL PRIVILEGES ON $1.* TO '$1'@'%';
-    CREATE USER 'sluice'@'%' IDENTIFIED BY 'backend-pw';
-    GRANT ALL PRIVILEGES ON $1.* TO 'sluice'@'%';" ||
+    GRANT ALL PRIVILEGES ON $1.* TO '$1'@'%';" ||
     die "could not create the $1 database and users"
+  create_backend_account sluice "$1"
+}
+
+# create_backend_account USER DATABASE: a backend account for a sluice (password backend-pw) with
+# every privilege on DATABASE.
+create_backend_account() {
+  db_sql "CREATE USER '$1'@'%' IDENTIFIED BY 'backend-pw';
+    GRANT ALL PRIVILEGES ON $2.* TO '$1'@'%';" ||
+    die "could not create the backend account $1"
 }
 
 # MariaDB for sysbench: room for every thread count, the sbtest database and accounts.
@@ -367,6 +375,8 @@ metrics_port=
 admin_port=
 sluice_log=
 sluice_error= # why launch_sluice or sluice_answers failed
+sluice_name=sluice         # in messages and file names; sluice_before for --compare's binary
+sluice_backend_user=sluice # its account on MariaDB
 
 # write_sluice_ini FILE SECTION.KEY=VALUE...: an INI file with these settings, the sections in a
 # fixed order and the keys of each in the order given.
@@ -389,16 +399,17 @@ write_sluice_ini() {
   printf '%s' "$text" >"$file"
 }
 
-# launch_sluice QUEUE_TIMEOUT [SECTION.KEY=VALUE...]: sluice with transaction pooling in front of
-# the MariaDB (backend account sluice, [backend] max_connections=$cap), plus the given settings,
-# on fresh free ports (sluice_port, metrics_port, admin_port); three attempts. Sets sluice_pid and
-# sluice_log. Returns 1 if it did not start, 2 if it rejected its configuration (sluice_error).
+# launch_sluice QUEUE_TIMEOUT [SECTION.KEY=VALUE...]: sluice ($sluice_bin) with transaction
+# pooling in front of the MariaDB (backend account $sluice_backend_user, [backend]
+# max_connections=$cap), plus the given settings, on fresh free ports (sluice_port, metrics_port,
+# admin_port); three attempts. Its files go to $work/$sluice_name. Sets sluice_pid and sluice_log.
+# Returns 1 if it did not start, 2 if it rejected its configuration (sluice_error).
 launch_sluice() {
   local rc=0
-  mkdir -p "$work/sluice"
-  sluice_log=$work/sluice/sluice.log
-  with_retries sluice spawn_sluice "$work/sluice/sluice.ini" "$@" || rc=$?
-  ((rc != 1)) || sluice_error="sluice did not start"
+  mkdir -p "$work/$sluice_name"
+  sluice_log=$work/$sluice_name/sluice.log
+  with_retries "$sluice_name" spawn_sluice "$work/$sluice_name/sluice.ini" "$@" || rc=$?
+  ((rc != 1)) || sluice_error="$sluice_name did not start"
   return "$rc"
 }
 
@@ -411,16 +422,16 @@ spawn_sluice() {
   metrics_port=$(free_port)
   admin_port=$(free_port)
   write_sluice_ini "$ini" "sluice.listen=127.0.0.1:$sluice_port" sluice.pool_mode=transaction \
-    "backend.address=127.0.0.1:$db_port" backend.user=sluice backend.password=backend-pw \
+    "backend.address=127.0.0.1:$db_port" "backend.user=$sluice_backend_user" backend.password=backend-pw \
     "backend.max_connections=$cap" "queue.timeout=$queue_timeout" queue.max_waiting=10000 \
     log.level=warn "metrics.listen=127.0.0.1:$metrics_port" "admin.listen=127.0.0.1:$admin_port" "$@"
   if ! sluice_error=$("$sluice_bin" --check-config "$ini" 2>&1); then
-    sluice_error="sluice rejected its configuration: $sluice_error"
+    sluice_error="$sluice_name rejected its configuration: $sluice_error"
     return 2
   fi
   "$sluice_bin" --config "$ini" >>"$sluice_log" 2>&1 &
   sluice_pid=$!
-  wait_port_or_stop sluice sluice_pid "$sluice_port" 30 "$sluice_log" 5
+  wait_port_or_stop "$sluice_name" sluice_pid "$sluice_port" 30 "$sluice_log" 5
 }
 
 # sluice_answers: one login and SELECT 1 through sluice; if that fails, stops sluice and says why
@@ -428,8 +439,8 @@ spawn_sluice() {
 sluice_answers() {
   local err
   err=$(check_login "$sluice_port") && return 0
-  sluice_error="login + SELECT 1 through sluice failed: $err"
-  stop_pid sluice "$sluice_pid" 5
+  sluice_error="login + SELECT 1 through $sluice_name failed: $err"
+  stop_pid "$sluice_name" "$sluice_pid" 5
   sluice_pid=
   return 1
 }
@@ -447,7 +458,7 @@ shutdown_sluice() {
     sleep 0.1
   done
   if proc_alive "$sluice_pid"; then
-    shutdown_problem="sluice did not exit within 15s of SIGTERM $1; killed it"
+    shutdown_problem="$sluice_name did not exit within 15s of SIGTERM $1; killed it"
     kill -KILL "$sluice_pid" 2>/dev/null || true
     wait "$sluice_pid" 2>/dev/null || true
     sluice_pid=
@@ -456,8 +467,45 @@ shutdown_sluice() {
   describe_exit "$sluice_pid"
   sluice_pid=
   [[ $exit_text == "exited with status 0" ]] && return 0
-  shutdown_problem="sluice $exit_text after SIGTERM"
+  shutdown_problem="$sluice_name $exit_text after SIGTERM"
   return 2
+}
+
+# ---------------------------------------------------------------------------------------------
+# A second sluice (--compare BIN in bench/run.sh and bench/ps.sh): the same configuration, another
+# binary, its own backend account
+
+# The variables above describe one sluice, the current one. With a second one, the other's values
+# sit in the same names prefixed with other_ (other_sluice_pid ...), and use_sluice NAME swaps the
+# two sets so that NAME's is current. A script appends its own variables that belong to one sluice
+# (sluice_restarts ...) to sluice_state_vars before it calls add_sluice_before.
+sluice_state_vars=(sluice_name sluice_bin sluice_backend_user sluice_pid sluice_port metrics_port
+  admin_port sluice_log sluice_error)
+other_sluice_pid= # for clean_up_on_exit
+sluices=(sluice)  # the names of the sluices, the current binary's first
+
+# add_sluice_before BIN: declares the second sluice, sluice_before, running BIN and logging in to
+# MariaDB as sluice_before (create_backend_account makes the account). Its variables start as
+# copies of the first's, before either is started.
+add_sluice_before() {
+  local v
+  for v in "${sluice_state_vars[@]}"; do printf -v "other_$v" %s "${!v}"; done
+  other_sluice_name=sluice_before
+  other_sluice_bin=$1
+  other_sluice_backend_user=sluice_before
+  sluices+=(sluice_before)
+}
+
+# use_sluice NAME: makes NAME (one of sluices) the current sluice.
+use_sluice() {
+  local v t o
+  [[ $sluice_name == "$1" ]] && return 0
+  for v in "${sluice_state_vars[@]}"; do
+    o=other_$v
+    t=${!v}
+    printf -v "$v" %s "${!o}"
+    printf -v "$o" %s "$t"
+  done
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Binary prepared statements through sluice: sysbench oltp_read_write --db-ps-mode=auto with 64
 # threads, directly on MariaDB and through sluice (transaction pooling, 8 backend connections),
-# alternating the two. Samples the backend connections every 100 ms while sluice runs.
+# alternating the two (with --compare BIN, also through a second sluice running BIN). Samples the
+# backend connections every 100 ms while sluice runs.
 # What it shows and the latest result: docs/BENCHMARKS.md, "Prepared statements".
 # Options: bench/ps.sh --help.
 set -euo pipefail
@@ -22,6 +23,7 @@ queue_timeout=20s
 tables=4
 table_size=10000
 targets_arg=direct,sluice
+compare_bin=
 
 usage() {
   cat <<EOF
@@ -49,12 +51,16 @@ the uncommitted changes measured go next to it).
   --table-size N        sysbench --table-size (default $table_size)
   --targets LIST        direct,sluice (default) or sluice alone (a quick check of a new build)
   --sluice BIN          benchmark this sluice binary (implies --no-build)
+  --compare BIN         one more target, sluice_before: a second sluice with the same
+                        configuration running BIN (e.g. an older build; its own backend account
+                        sluice_before), alternated with the others; the medians then include
+                        qps and p95 sluice / sluice_before
   --no-build            do not build sluice; use $build_dir/daemon/sluice
   -h, --help            show this text
 
 Exit status: 0 when every sluice run finished with 0 errors (sysbench ignored errors and
 reconnects) and never more than --cap backend connections; 1 otherwise (the tables are still
-printed); 2 on bad usage. Errors of the direct runs are reported, not judged.
+printed); 2 on bad usage. Errors of the direct and sluice_before runs are reported, not judged.
 EOF
 }
 
@@ -75,10 +81,11 @@ set_option() { # OPT VALUE
       path_option sluice_bin --sluice "$val"
       do_build=0
       ;;
+    --compare) path_option compare_bin --compare "$val" ;;
     *) usage_error "unknown option '$opt'" ;;
   esac
 }
-parse_options "--time --reps --threads --cap --queue-timeout --tables --table-size --targets --sluice" "$@"
+parse_options "--time --reps --threads --cap --queue-timeout --tables --table-size --targets --sluice --compare" "$@"
 
 check_counts "time:$time_s" "reps:$reps" "threads:$threads" "cap:$cap" "tables:$tables" \
   "table-size:$table_size"
@@ -95,6 +102,7 @@ case $targets_arg in
   sluice) targets=(sluice) ;;
   *) usage_error "--targets must be direct,sluice or sluice, got '$targets_arg'" ;;
 esac
+[[ -z $compare_bin ]] || targets+=(sluice_before)
 
 # A run may overrun --time by the statements still queued in sluice when it ends.
 run_limit=$((time_s + queue_timeout_s + 30))
@@ -109,15 +117,16 @@ sluice_problems=()
 
 # stop_pid (bench/lib.sh) had to SIGKILL NAME.
 on_kill_after_grace() {
-  [[ $1 == sluice ]] && sluice_problems+=("sluice did not exit within ${2}s of SIGTERM; it was killed")
+  [[ $1 == sluice* ]] && sluice_problems+=("$1 did not exit within ${2}s of SIGTERM; it was killed")
 }
 
-clean_up_on_exit sampler:sampler_pid:2 sysbench:sysbench_pid:5 sluice:sluice_pid:10 mariadbd:db_pid:60
+clean_up_on_exit sampler:sampler_pid:2 sysbench:sysbench_pid:5 sluice:sluice_pid:10 \
+  sluice:other_sluice_pid:10 mariadbd:db_pid:60
 
 # ---------------------------------------------------------------------------------------------
 # Servers
 
-# Starts sluice (bench/lib.sh) and checks that it serves a client; returns 1 if not.
+# Starts the current sluice (bench/lib.sh) and checks that it serves a client; returns 1 if not.
 start_sluice() {
   local rc=0
   launch_sluice "$queue_timeout" backend.reserve_connections=0 users.sbtest=sbtest-pw || rc=$?
@@ -127,24 +136,36 @@ start_sluice() {
     sluice_problem "$sluice_error"
     return 1
   fi
-  note "sluice on 127.0.0.1:$sluice_port (pid $sluice_pid, max_connections=$cap, queue timeout $queue_timeout, metrics :$metrics_port, admin :$admin_port)"
+  note "$sluice_name on 127.0.0.1:$sluice_port (pid $sluice_pid, max_connections=$cap, queue timeout $queue_timeout, metrics :$metrics_port, admin :$admin_port)"
 }
 
-# Restarts sluice if it died or was stopped after a hang, at most 3 times; returns 1 if it is
-# not running (the sluice run is then recorded as failed).
+# Restarts the current sluice if it died or was stopped after a hang, at most 3 times; returns 1
+# if it is not running (the sluice run is then recorded as failed).
 sluice_restarts=0
+sluice_state_vars+=(sluice_restarts) # one count per sluice (use_sluice in bench/lib.sh)
+[[ -z $compare_bin ]] || add_sluice_before "$compare_bin"
 ensure_sluice() {
   if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then return 0; fi
   if [[ -n $sluice_pid ]]; then
     describe_exit "$sluice_pid"
-    sluice_problem "sluice $exit_text"
+    sluice_problem "$sluice_name $exit_text"
     tail -n 20 "$sluice_log" >&2 || true
     sluice_pid=
   fi
   ((sluice_restarts < 3)) || return 1
   sluice_restarts=$((sluice_restarts + 1))
-  note "restarting sluice (restart $sluice_restarts of at most 3)"
+  note "restarting $sluice_name (restart $sluice_restarts of at most 3)"
   start_sluice
+}
+
+# The backend connections of the sluice that is not current (0 without --compare): they stay
+# open while it idles, and count in MariaDB's Max_used_connections.
+other_sluice_backends() {
+  if ((${#sluices[@]} < 2)); then
+    echo 0
+  else
+    db_sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '$other_sluice_backend_user'"
+  fi
 }
 
 # GET /metrics from sluice into FILE (empty file if sluice does not answer).
@@ -169,7 +190,8 @@ settle_database() {
 # ---------------------------------------------------------------------------------------------
 # The sampler: a background loop that, every 100 ms, asks MariaDB (one persistent root session)
 # how many connections each user has and, with an admin port, sluice's SHOW POOLS (one persistent
-# admin connection). One line per sample in OUT:
+# admin connection). One line per sample in OUT (sluice conns: the current sluice's backend
+# account's):
 #   <epoch s> <sluice conns> <sbtest conns> <prepared statements on the server>
 #     [<cl_active> <cl_waiting> <sv_active> <sv_idle> <sv_opening> <sv_pinned>]
 # It stops when STOPFILE exists. Its own MariaDB session is one connection more than the run's.
@@ -180,7 +202,7 @@ start_sampler() { # OUT STOPFILE [ADMIN_PORT]
     set +e
     exec 2>>"$work/sampler.err" </dev/null
     coproc DB { exec mariadb --no-defaults --socket="$db_sock" -uroot --batch --skip-column-names --unbuffered; }
-    local q="SELECT COUNT(IF(USER = 'sluice', 1, NULL)), COUNT(IF(USER = 'sbtest', 1, NULL)),
+    local q="SELECT COUNT(IF(USER = '$sluice_backend_user', 1, NULL)), COUNT(IF(USER = 'sbtest', 1, NULL)),
       (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'PREPARED_STMT_COUNT')
       FROM information_schema.PROCESSLIST;"
     local line db pool row f admin_open=
@@ -294,18 +316,21 @@ metric_value() { # FILE SERIES (exact "name{labels}" or bare name): the value, o
 # ---------------------------------------------------------------------------------------------
 # Other load on the machine. The benchmark shares 2 cores with whatever else runs; a run is only
 # clean if nothing else took CPU. cpu_snapshot sets snapshot to "<wall s> <busy ticks of all
-# CPUs> <ticks of mariadbd> <ticks of sluice> <ticks of this script's reaped children>" (not a
+# CPUs> <ticks of mariadbd> <ticks of sluice (both, with --compare)> <ticks of this script's
+# reaped children>" (not a
 # $(...) function: `times` must run in this shell), and other_cpu_pct turns two snapshots into
 # the share of the machine (all CPUs) that processes other than the benchmark's used in between,
 # in %.
 
 snapshot=
 cpu_snapshot() {
-  local busy children db sl
+  local busy children db sl other=0
   busy=$(awk '$1 == "cpu" { print $2 + $3 + $4; exit }' /proc/stat)
   db=$(cpu_ticks "$db_pid" 2>/dev/null) || db=0
   sl=0
   [[ -n $sluice_pid ]] && { sl=$(cpu_ticks "$sluice_pid" 2>/dev/null) || sl=0; }
+  [[ -n $other_sluice_pid ]] && { other=$(cpu_ticks "$other_sluice_pid" 2>/dev/null) || other=0; }
+  sl=$((sl + other))
   # `times`, second line: user and system time of the reaped children (sysbench, the sampler,
   # mariadb and curl clients), e.g. "0m12.345s 0m3.210s".
   times >"$work/times"
@@ -340,6 +365,16 @@ csv_header=$(
 )
 failed_runs=0
 bad_sluice_runs=0
+bad_before_runs=0
+
+# count_bad_run TARGET: a sluice run failed, had errors or exceeded the cap. Those of sluice count
+# against the exit status; those of sluice_before (--compare) are reported only.
+count_bad_run() {
+  case $1 in
+    sluice) bad_sluice_runs=$((bad_sluice_runs + 1)) ;;
+    sluice_before) bad_before_runs=$((bad_before_runs + 1)) ;;
+  esac
+}
 metric_list_file=
 declare -A R=() # the current run's columns
 
@@ -365,14 +400,18 @@ run_one() { # REP TARGET
   mkdir -p "$dir"
   log=$dir/sysbench.log
   R=([rep]=$rep [target]=$target)
+  # via_sluice: through either sluice (sluice, or --compare's sluice_before).
+  local via_sluice=''
+  [[ $target == sluice* ]] && via_sluice=1
   case $target in
     direct) port=$db_port ;;
-    sluice)
+    sluice | sluice_before)
+      use_sluice "$target"
       if ! ensure_sluice; then
         failed_runs=$((failed_runs + 1))
-        bad_sluice_runs=$((bad_sluice_runs + 1))
+        count_bad_run "$target"
         R[status]=failed
-        R[note]="sluice is not running and could not be restarted"
+        R[note]="$target is not running and could not be restarted"
         record
         note "  FAILED: ${R[note]}"
         return
@@ -383,21 +422,22 @@ run_one() { # REP TARGET
   read -ra args <<<"$(sysbench_args "$port")"
 
   settle_database
-  [[ $target == sluice ]] && scrape "$dir/before.prom"
-  local stmt_before cpu_before
+  [[ -n $via_sluice ]] && scrape "$dir/before.prom"
+  local stmt_before cpu_before other_before other_after
+  other_before=$(other_sluice_backends) || other_before=
   stmt_before=$(db_stmt_counters)
   cpu_snapshot
   cpu_before=$snapshot
   local stopfile=$dir/stop samples=$dir/samples
   : >"$samples"
-  start_sampler "$samples" "$stopfile" "$([[ $target == sluice ]] && echo "$admin_port")"
+  start_sampler "$samples" "$stopfile" "$([[ -n $via_sluice ]] && echo "$admin_port")"
 
   timeout -k 10 "$run_limit" sysbench oltp_read_write "${args[@]}" --threads="$threads" \
     --time="$time_s" --db-ps-mode=auto --mysql-ignore-errors=all --percentile=95 \
     --report-interval=0 --verbosity=5 run >"$log" 2>&1 &
   sysbench_pid=$!
   # Near the end of the run, while every client is still connected: a scrape for the gauges.
-  if [[ $target == sluice ]]; then
+  if [[ -n $via_sluice ]]; then
     local t0=$SECONDS
     while proc_alive "$sysbench_pid" && ((SECONDS - t0 < time_s - 2)); do sleep 0.5; done
     scrape "$dir/end.prom"
@@ -407,7 +447,7 @@ run_one() { # REP TARGET
   stop_sampler "$stopfile"
   cpu_snapshot
   R[other_cpu_pct]=$(other_cpu_pct "$cpu_before" "$snapshot")
-  [[ $target == sluice ]] && scrape "$dir/after.prom"
+  [[ -n $via_sluice ]] && scrape "$dir/after.prom"
 
   abort_if_dead mariadbd db_pid "$work/mariadb/err.log" MariaDB
 
@@ -422,9 +462,12 @@ run_one() { # REP TARGET
 
   # The peak of connections MariaDB saw during the run (exact, no sampling gap), less the
   # sampler's own session: an upper bound of the backends sluice held (nothing else connects).
+  # With --compare, less the other sluice's idle backends too, if their number did not change.
   local max_used
   max_used=$(db_status Max_used_connections) || max_used=
-  [[ -n $max_used && $target == sluice ]] && R[backends_peak_db]=$((max_used - 1))
+  other_after=$(other_sluice_backends) || other_after=
+  [[ -n $max_used && -n $via_sluice && -n $other_before && $other_before == "$other_after" ]] &&
+    R[backends_peak_db]=$((max_used - 1 - other_before))
 
   # Sampled maxima: columns of the sampler's lines (see start_sampler).
   local smax
@@ -436,7 +479,7 @@ run_one() { # REP TARGET
   read -r nsamples bmax cmax stmax bview pinmax waitmax <<<"$smax"
   R[samples]=$nsamples
   R[server_stmts_max]=$stmax
-  if [[ $target == sluice ]]; then
+  if [[ -n $via_sluice ]]; then
     R[backends_max]=$bmax
     R[backends_max_sluice_view]=$bview
     R[pinned_backends_max]=$pinmax
@@ -451,28 +494,28 @@ run_one() { # REP TARGET
 
   sysbench_outcome "$rc" "$log" "$run_limit"
   local why=$sysbench_failure
-  if [[ $target == sluice ]] && ! proc_alive "$sluice_pid"; then
+  if [[ -n $via_sluice ]] && ! proc_alive "$sluice_pid"; then
     describe_exit "$sluice_pid"
-    sluice_problem "sluice $exit_text during the run (rep $rep)"
+    sluice_problem "$target $exit_text during the run (rep $rep)"
     tail -n 20 "$sluice_log" >&2 || true
     sluice_pid=
-    why="sluice died during the run${why:+; $why}"
-  elif [[ $target == sluice && -n $why ]]; then
+    why="$target died during the run${why:+; $why}"
+  elif [[ -n $via_sluice && -n $why ]]; then
     # A failed run may have left sluice wedged: it must still serve a new client.
     local answer
     if ! answer=$(check_login "$sluice_port"); then
-      sluice_problem "sluice stopped answering after the run (rep $rep): $answer; restarting it"
-      stop_pid sluice "$sluice_pid" 5
+      sluice_problem "$target stopped answering after the run (rep $rep): $answer; restarting it"
+      stop_pid "$target" "$sluice_pid" 5
       sluice_pid=
     fi
   fi
 
   # Keep the evidence of every sluice run and of every failed run.
   local keep=$results_dir/ps-$run_id-$target-rep$rep
-  if [[ $target == sluice || -n $why ]]; then
+  if [[ -n $via_sluice || -n $why ]]; then
     cp "$log" "$keep-sysbench.log" 2>/dev/null || true
     cp "$samples" "$keep-samples.log" 2>/dev/null || true
-    if [[ $target == sluice ]]; then
+    if [[ -n $via_sluice ]]; then
       for f in before end after; do
         [[ -s $dir/$f.prom ]] && cp "$dir/$f.prom" "$keep-$f.prom.log"
       done
@@ -484,7 +527,7 @@ run_one() { # REP TARGET
   local facts="backends max ${R[backends_max]} (sampled $nsamples x) for ${R[clients]:-?} clients = ${R[ratio_backends_clients]}${R[backends_peak_db]:+, MariaDB peak ${R[backends_peak_db]}}; MariaDB prepared ${R[server_prepares]}, held at most $stmax statements; other processes ${R[other_cpu_pct]:-?} % CPU"
   if [[ -n $why ]]; then
     failed_runs=$((failed_runs + 1))
-    [[ $target == sluice ]] && bad_sluice_runs=$((bad_sluice_runs + 1))
+    count_bad_run "$target"
     R[status]=failed
     R[note]=$why
     record
@@ -497,9 +540,9 @@ run_one() { # REP TARGET
     R[status]=ok
     record
     local verdict=''
-    if [[ $target == sluice ]] && ((R[errors] > 0 || R[reconnects] > 0 || R[backends_max] > cap ||
+    if [[ -n $via_sluice ]] && ((R[errors] > 0 || R[reconnects] > 0 || R[backends_max] > cap ||
       ${R[backends_peak_db]:-0} > cap)); then
-      bad_sluice_runs=$((bad_sluice_runs + 1))
+      count_bad_run "$target"
       verdict=" -- FAIL"
     fi
     note "  ${R[qps]} qps, ${R[tps]} tps, p95 ${R[p95_ms]} ms, ${R[errors]} errors, ${R[reconnects]} reconnects$verdict"
@@ -515,19 +558,19 @@ run_one() { # REP TARGET
       echo "$errs"
     } >>"$work/errors.txt"
   fi
-  if [[ $target == sluice ]]; then
-    [[ -z $metric_list_file && -s $dir/end.prom ]] && {
+  if [[ -n $via_sluice ]]; then
+    [[ $target == sluice && -z $metric_list_file && -s $dir/end.prom ]] && {
       metric_list_file=$work/metric-families.txt
       metric_families "$dir/end.prom" >"$metric_list_file"
     }
     {
-      echo "== sluice rep $rep: counters that changed during the run (after - before)"
+      echo "== $target rep $rep: counters that changed during the run (after - before)"
       if [[ -s $dir/before.prom && -s $dir/after.prom ]]; then
         counter_deltas "$dir/before.prom" "$dir/after.prom"
       else
         echo "(no scrape)"
       fi
-      echo "== sluice rep $rep: gauges $((time_s - 2))s into the run"
+      echo "== $target rep $rep: gauges $((time_s - 2))s into the run"
       if [[ -s $dir/end.prom ]]; then gauge_snapshot "$dir/end.prom"; else echo "(no scrape)"; fi
     } >>"$work/metrics.txt"
   fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # sluice benchmark: sysbench against MariaDB directly, through HAProxy (mode tcp) and through
-# sluice (transaction pooling), alternating the three targets within each repetition.
+# sluice (transaction pooling), alternating the three targets within each repetition; with
+# --compare BIN, also through a second sluice running BIN (sluice_before).
 # What it measures and why: docs/BENCHMARKS.md. Options: bench/run.sh --help.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ scenarios_arg=
 tables=4
 table_size=10000
 haproxy_threads=
+compare_bin=
 
 usage() {
   cat <<EOF
@@ -43,6 +45,9 @@ and markdown for docs/BENCHMARKS.md) and writes every run to bench/results/<time
   --table-size N        sysbench --table-size (default $table_size)
   --haproxy-threads N   HAProxy nbthread (default: HAProxy's own, one per CPU)
   --sluice BIN          benchmark this sluice binary (implies --no-build)
+  --compare BIN         a fourth target, sluice_before: a second sluice with the same
+                        configuration running BIN (e.g. an older build), alternated with the
+                        others; the ratios then include sluice / sluice_before
   --no-build            do not build sluice; use $build_dir/daemon/sluice
   -h, --help            show this text
 
@@ -67,6 +72,7 @@ set_option() { # OPT VALUE
       path_option sluice_bin --sluice "$val"
       do_build=0
       ;;
+    --compare) path_option compare_bin --compare "$val" ;;
     --threads-list)
       case $val in
         point_select=*) point_select_threads=${val#*=} ;;
@@ -80,7 +86,7 @@ set_option() { # OPT VALUE
     *) usage_error "unknown option '$opt'" ;;
   esac
 }
-parse_options "--time --reps --cap --tables --table-size --haproxy-threads --scenarios --sluice --threads-list" "$@"
+parse_options "--time --reps --cap --tables --table-size --haproxy-threads --scenarios --sluice --compare --threads-list" "$@"
 
 check_counts "time:$time_s" "reps:$reps" "cap:$cap" "tables:$tables" "table-size:$table_size"
 [[ -z $haproxy_threads ]] || is_count "$haproxy_threads" ||
@@ -115,6 +121,7 @@ fi
 ((${#scenarios[@]})) || usage_error "no scenarios to run"
 
 targets=(direct haproxy sluice)
+[[ -z $compare_bin ]] || targets+=(sluice_before)
 
 # ---------------------------------------------------------------------------------------------
 # Process helpers
@@ -126,15 +133,16 @@ sysbench_pid=
 sluice_problems=()  # sluice failures, repeated in the final summary
 sluice_sigterm_reported=''
 
-# stop_pid (bench/lib.sh) had to SIGKILL NAME: for sluice, that is a problem to report.
+# stop_pid (bench/lib.sh) had to SIGKILL NAME: for a sluice, that is a problem to report.
 on_kill_after_grace() {
-  if [[ $1 == sluice && -z $sluice_sigterm_reported ]]; then
+  if [[ $1 == sluice* && -z $sluice_sigterm_reported ]]; then
     sluice_sigterm_reported=1
-    sluice_problems+=("sluice did not exit within ${2}s of SIGTERM; it was killed")
+    sluice_problems+=("$1 did not exit within ${2}s of SIGTERM; it was killed")
   fi
 }
 
-clean_up_on_exit sysbench:sysbench_pid:5 sluice:sluice_pid:10 haproxy:haproxy_pid:10 mariadbd:db_pid:60
+clean_up_on_exit sysbench:sysbench_pid:5 sluice:sluice_pid:10 sluice:other_sluice_pid:10 \
+  haproxy:haproxy_pid:10 mariadbd:db_pid:60
 
 # ---------------------------------------------------------------------------------------------
 # Servers
@@ -184,8 +192,12 @@ start_haproxy() {
 sluice_broken=     # why sluice is out of the benchmark, once it is
 sluice_restarts=0
 max_sluice_restarts=3
+# These belong to one sluice (use_sluice in bench/lib.sh swaps them with --compare's).
+sluice_state_vars+=(sluice_broken sluice_restarts sluice_sigterm_reported)
+[[ -z $compare_bin ]] || add_sluice_before "$compare_bin"
 
-# Starts sluice; on failure sets sluice_broken and returns 1 (the benchmark carries on without it).
+# Starts the current sluice; on failure sets sluice_broken and returns 1 (the benchmark carries
+# on without it).
 start_sluice() {
   local rc=0
   launch_sluice 10s users.sbtest=sbtest-pw || rc=$?
@@ -194,40 +206,50 @@ start_sluice() {
     sluice_broken=$sluice_error
     return 1
   fi
-  note "sluice on 127.0.0.1:$sluice_port (pid $sluice_pid, max_connections=$cap)"
+  note "$sluice_name on 127.0.0.1:$sluice_port (pid $sluice_pid, $sluice_bin, max_connections=$cap)"
 }
 
 
-# recover_sluice CONTEXT [check]: if sluice died (or, with "check", stopped answering), reports
-# it and restarts it, at most max_sluice_restarts times; then leaves it out (sluice_broken).
+# recover_sluice CONTEXT [check]: if the current sluice died (or, with "check", stopped
+# answering), reports it and restarts it, at most max_sluice_restarts times; then leaves it out
+# (sluice_broken).
 recover_sluice() {
   local context=$1 mode=${2-} why=''
   [[ -z $sluice_broken && -n $sluice_pid ]] || return 0
   if ! proc_alive "$sluice_pid"; then
     describe_exit "$sluice_pid"
-    why="sluice $exit_text $context"
+    why="$sluice_name $exit_text $context"
   elif [[ $mode == check ]] && ! why=$(check_login "$sluice_port"); then
-    why="sluice stopped answering $context ($why)"
-    stop_pid sluice "$sluice_pid" 5
+    why="$sluice_name stopped answering $context ($why)"
+    stop_pid "$sluice_name" "$sluice_pid" 5
   else
     return 0
   fi
   sluice_pid=
   sluice_problem "$why"
   if [[ -s $sluice_log ]]; then
-    note "last lines of sluice's log:"
+    note "last lines of $sluice_name's log:"
     tail -n 20 "$sluice_log" >&2 || true
   fi
   if ((sluice_restarts >= max_sluice_restarts)); then
     sluice_broken="$why (after $sluice_restarts restarts; no more)"
   else
     sluice_restarts=$((sluice_restarts + 1))
-    note "restarting sluice (restart $sluice_restarts of at most $max_sluice_restarts)"
+    note "restarting $sluice_name (restart $sluice_restarts of at most $max_sluice_restarts)"
     start_sluice || true
   fi
   if [[ -n $sluice_broken ]]; then
-    sluice_problem "$sluice_broken; the remaining sluice runs are skipped"
+    sluice_problem "$sluice_broken; the remaining $sluice_name runs are skipped"
   fi
+}
+
+# recover_sluices CONTEXT: recover_sluice CONTEXT for each sluice (--compare runs two).
+recover_sluices() {
+  local s
+  for s in "${sluices[@]}"; do
+    use_sluice "$s"
+    recover_sluice "$1"
+  done
 }
 
 # MariaDB or HAProxy dying invalidates the baseline: abort.
@@ -285,7 +307,8 @@ run_one() { # SCENARIO REP TARGET
       port=$haproxy_port
       pid=$haproxy_pid
       ;;
-    sluice)
+    sluice | sluice_before)
+      use_sluice "$target"
       if [[ -n $sluice_broken ]]; then
         failed_runs=$((failed_runs + 1))
         record "$scenario" "$rep" "$target" failed "not run: $sluice_broken"
@@ -318,11 +341,11 @@ run_one() { # SCENARIO REP TARGET
 
   sysbench_outcome "$rc" "$log" $((time_s + 60))
   local why=$sysbench_failure
-  if [[ $target == sluice ]]; then
+  if [[ $target == sluice* ]]; then
     if ! proc_alive "$sluice_pid"; then
-      why="sluice died during the run${why:+; $why}"
+      why="$target died during the run${why:+; $why}"
     elif [[ -z $proxy_ticks ]]; then
-      why="could not read sluice's CPU time${why:+; $why}"
+      why="could not read $target's CPU time${why:+; $why}"
     fi
   elif [[ $target == haproxy && -z $proxy_ticks && -z $why ]]; then
     why="could not read HAProxy's CPU time"
@@ -334,14 +357,14 @@ run_one() { # SCENARIO REP TARGET
     tail -n 8 "$log" | sed 's/^/    /' >&2 || true
     cp "$log" "$results_dir/$run_id-$scenario-$target-rep$rep.log" 2>/dev/null || true
     record "$scenario" "$rep" "$target" failed "$why"
-    if [[ $target == sluice ]]; then
+    if [[ $target == sluice* ]]; then
+      use_sluice "$target"
       recover_sluice "during the $scenario run (rep $rep)" check
-    else
-      recover_sluice "while the $target $scenario run (rep $rep) was going on"
     fi
+    recover_sluices "while the $target $scenario run (rep $rep) was going on"
     return
   fi
-  recover_sluice "while the $target $scenario run (rep $rep) was going on"
+  recover_sluices "while the $target $scenario run (rep $rep) was going on"
   local q qps tps p95 errors reconnects secs
   read -r q qps tps p95 errors reconnects secs <<<"$sysbench_result"
   record "$scenario" "$rep" "$target" ok "" "$q" "$qps" "$tps" "$p95" "$errors" "$reconnects" \
@@ -355,7 +378,7 @@ report() {
   awk -F, -v scen="$(
     IFS=,
     echo "${scenarios[*]}"
-  )" -v header="$1" "$awk_table_functions"'
+  )" -v targets="${targets[*]}" -v header="$1" "$awk_table_functions"'
     function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "" : a / b }
     function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
     NR == 1 { next }
@@ -370,7 +393,11 @@ report() {
     }
     END {
       ns = split(scen, S, ",")
-      nt = split("direct haproxy sluice", T, " ")
+      nt = split(targets, T, " ")
+      before = (T[nt] == "sluice_before") # --compare: ratios of sluice to sluice_before too
+      tw = 8
+      for (j = 1; j <= nt; j++) if (length(T[j]) > tw) tw = length(T[j])
+      row = "%-16s %-" tw "s %5s %10s %9s %9s %7s %16s %16s\n"
       for (i = 1; i <= ns; i++) for (j = 1; j <= nt; j++) {
         k = S[i] SUBSEP T[j]
         split("qps tps p95 err cpu db", F, " ")
@@ -379,28 +406,35 @@ report() {
 
       print ""
       print "Medians over the successful repetitions (CPU = utime+stime per statement):"
-      printf "%-16s %-8s %5s %10s %9s %9s %7s %16s %16s\n", "scenario", "target", "ok", "qps", "tps", "p95 ms", "errors", "proxy CPU us/st", "MariaDB CPU us/st"
+      printf row, "scenario", "target", "ok", "qps", "tps", "p95 ms", "errors", "proxy CPU us/st", "MariaDB CPU us/st"
       for (i = 1; i <= ns; i++) for (j = 1; j <= nt; j++) {
         k = S[i] SUBSEP T[j]
         if (!ok[k]) {
-          printf "%-16s %-8s %5s  FAILED: %s\n", S[i], T[j], ok[k] + 0 "/" runs[k] + 0, why[k]
+          printf "%-16s %-" tw "s %5s  FAILED: %s\n", S[i], T[j], ok[k] + 0 "/" runs[k] + 0, why[k]
           continue
         }
-        printf "%-16s %-8s %5s %10s %9s %9s %7s %16s %16s\n", S[i], T[j], ok[k] "/" runs[k],
+        printf row, S[i], T[j], ok[k] "/" runs[k],
           fmt(med[k, "qps"], "%.1f"), fmt(med[k, "tps"], "%.1f"), fmt(med[k, "p95"], "%.2f"),
           fmt(med[k, "err"], "%g"), fmt(med[k, "cpu"], "%.2f"), fmt(med[k, "db"], "%.2f")
       }
 
       print ""
       print "Ratios of the medians:"
-      printf "%-16s %18s %19s %19s %18s\n", "scenario", "qps sluice/direct", "qps sluice/haproxy", "CPU sluice/haproxy", "p95 sluice/direct"
+      printf "%-16s %18s %19s %19s %18s", "scenario", "qps sluice/direct", "qps sluice/haproxy", "CPU sluice/haproxy", "p95 sluice/direct"
+      if (before) printf " %25s %25s %25s", "qps sluice/sluice_before", "p95 sluice/sluice_before", "CPU sluice/sluice_before"
+      print ""
       for (i = 1; i <= ns; i++) {
-        d = S[i] SUBSEP "direct"; h = S[i] SUBSEP "haproxy"; s = S[i] SUBSEP "sluice"
+        d = S[i] SUBSEP "direct"; h = S[i] SUBSEP "haproxy"; s = S[i] SUBSEP "sluice"; b = S[i] SUBSEP "sluice_before"
         r_qd[i] = ratio(med[s, "qps"], med[d, "qps"])
         r_qh[i] = ratio(med[s, "qps"], med[h, "qps"])
         r_ch[i] = ratio(med[s, "cpu"], med[h, "cpu"])
         r_pd[i] = ratio(med[s, "p95"], med[d, "p95"])
-        printf "%-16s %18s %19s %19s %18s\n", S[i], fmt(r_qd[i], "%.2f"), fmt(r_qh[i], "%.2f"), fmt(r_ch[i], "%.2f"), fmt(r_pd[i], "%.2f")
+        r_qb[i] = ratio(med[s, "qps"], med[b, "qps"])
+        r_pb[i] = ratio(med[s, "p95"], med[b, "p95"])
+        r_cb[i] = ratio(med[s, "cpu"], med[b, "cpu"])
+        printf "%-16s %18s %19s %19s %18s", S[i], fmt(r_qd[i], "%.2f"), fmt(r_qh[i], "%.2f"), fmt(r_ch[i], "%.2f"), fmt(r_pd[i], "%.2f")
+        if (before) printf " %25s %25s %25s", fmt(r_qb[i], "%.2f"), fmt(r_pb[i], "%.2f"), fmt(r_cb[i], "%.2f")
+        print ""
       }
 
       print ""
@@ -437,10 +471,13 @@ report() {
           fmt(med[k, "err"], "%g"), (T[j] == "direct" ? "—" : fmt(med[k, "cpu"], "%.1f")), fmt(med[k, "db"], "%.1f")
       }
       print ""
-      print "| Scenario | qps sluice/direct | qps sluice/HAProxy | CPU/stmt sluice/HAProxy | p95 sluice/direct |"
-      print "|---|--:|--:|--:|--:|"
-      for (i = 1; i <= ns; i++)
-        printf "| %s | %s | %s | %s | %s |\n", S[i], fmt(r_qd[i], "%.2f"), fmt(r_qh[i], "%.2f"), fmt(r_ch[i], "%.2f"), fmt(r_pd[i], "%.2f")
+      printf "| Scenario | qps sluice/direct | qps sluice/HAProxy | CPU/stmt sluice/HAProxy | p95 sluice/direct |"
+      print before ? " qps sluice/sluice_before | p95 sluice/sluice_before | CPU/stmt sluice/sluice_before |" : ""
+      print "|---|--:|--:|--:|--:|" (before ? "--:|--:|--:|" : "")
+      for (i = 1; i <= ns; i++) {
+        printf "| %s | %s | %s | %s | %s |", S[i], fmt(r_qd[i], "%.2f"), fmt(r_qh[i], "%.2f"), fmt(r_ch[i], "%.2f"), fmt(r_pd[i], "%.2f")
+        print before ? sprintf(" %s | %s | %s |", fmt(r_qb[i], "%.2f"), fmt(r_pb[i], "%.2f"), fmt(r_cb[i], "%.2f")) : ""
+      }
     }
     function verdict(pass, text) { printf "  %-4s %s\n", pass ? "PASS" : "FAIL", text }
   ' "$csv"
@@ -458,6 +495,7 @@ csv=$results_dir/$run_id.csv
 
 if ((do_build)); then build_targets sluice; fi
 [[ -x $sluice_bin ]] || die "no sluice binary at $sluice_bin (build it, or pass --sluice BIN)"
+[[ -z $compare_bin || -x $compare_bin ]] || die "no sluice binary at $compare_bin (--compare)"
 
 work=$(mktemp -d -t sluice-bench.XXXXXX)
 mkdir -p "$work/runs"
@@ -468,11 +506,24 @@ if ! start_sluice; then
   sluice_problem "$sluice_broken"
   note "continuing with direct and HAProxy only; every sluice run is recorded as failed"
 fi
+if [[ -n $compare_bin ]]; then
+  create_backend_account sluice_before sbtest
+  use_sluice sluice_before
+  if ! start_sluice; then
+    sluice_problem "$sluice_broken"
+    note "continuing without sluice_before; every sluice_before run is recorded as failed"
+  fi
+  use_sluice sluice
+fi
 prepare_tables
 
 commit=$(measured_commit)
 sluice_version=$("$sluice_bin" --version 2>/dev/null || echo "sluice ?")
-md_header="Run $run_id: commit $commit, $sluice_version, sluice max_connections=$cap; $(nproc) CPUs shared by sysbench, proxy and MariaDB $(db_sql 'SELECT VERSION()'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); sysbench $(sysbench --version | awk '{ print $2 }'), text protocol, $tables tables x $table_size rows; medians of $reps alternated runs of ${time_s}s."
+before_text=
+if [[ -n $compare_bin ]]; then
+  before_text=", sluice_before: $("$compare_bin" --version 2>/dev/null || echo "sluice ?") ($compare_bin, $(date -u -r "$compare_bin" +%Y-%m-%dT%H:%MZ) binary)"
+fi
+md_header="Run $run_id: commit $commit, $sluice_version$before_text, sluice max_connections=$cap; $(nproc) CPUs shared by sysbench, proxy and MariaDB $(db_sql 'SELECT VERSION()'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); sysbench $(sysbench --version | awk '{ print $2 }'), text protocol, $tables tables x $table_size rows; medians of $reps alternated runs of ${time_s}s."
 
 echo "$csv_header" >"$csv"
 total=$((${#scenarios[@]} * reps * ${#targets[@]}))
@@ -490,18 +541,22 @@ for scenario in "${scenarios[@]}"; do
 done
 
 # Graceful shutdown is part of the check: SIGTERM with no clients must end sluice promptly, with 0.
-if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then
-  shutdown_status=0
-  shutdown_sluice "with no clients connected" || shutdown_status=$?
-  # A sluice killed after SIGTERM was already reported then (on_kill_after_grace).
-  if ((shutdown_status == 2)) || { ((shutdown_status == 1)) && [[ -z $sluice_sigterm_reported ]]; }; then
-    sluice_problem "$shutdown_problem"
+for s in "${sluices[@]}"; do
+  use_sluice "$s"
+  if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then
+    shutdown_status=0
+    shutdown_sluice "with no clients connected" || shutdown_status=$?
+    # A sluice killed after SIGTERM was already reported then (on_kill_after_grace).
+    if ((shutdown_status == 2)) || { ((shutdown_status == 1)) && [[ -z $sluice_sigterm_reported ]]; }; then
+      sluice_problem "$shutdown_problem"
+    fi
   fi
-fi
 
-if ((${#sluice_problems[@]})) && [[ -s $sluice_log ]]; then
-  cp "$sluice_log" "$results_dir/$run_id-sluice.log" || true
-fi
+  if ((${#sluice_problems[@]})) && [[ -s $sluice_log ]]; then
+    cp "$sluice_log" "$results_dir/$run_id-$s.log" || true
+  fi
+done
+use_sluice sluice
 
 report "$md_header"
 echo
@@ -516,8 +571,11 @@ if ((${#sluice_problems[@]})); then
   echo
   echo "SLUICE PROBLEMS:"
   printf '  - %s\n' "${sluice_problems[@]}"
-  ((sluice_restarts)) && echo "  (sluice was restarted $sluice_restarts time(s))"
-  [[ -f $results_dir/$run_id-sluice.log ]] && echo "  sluice's log: $results_dir/$run_id-sluice.log"
+  for s in "${sluices[@]}"; do
+    use_sluice "$s"
+    ((sluice_restarts)) && echo "  ($s was restarted $sluice_restarts time(s))"
+    [[ -f $results_dir/$run_id-$s.log ]] && echo "  $s's log: $results_dir/$run_id-$s.log"
+  done
   status=1
 fi
 exit "$status"
