@@ -1,12 +1,11 @@
 # Shell functions shared by the benchmark scripts (bench/run.sh, bench/ps.sh, bench/storm.sh):
 # paths, options, messages, child processes, free loopback ports, a throwaway MariaDB, sluice in
 # front of it (and a second sluice running another binary, for --compare), sysbench and the
-# end-of-run checks. Sourced, not run, before the script's option
-# defaults (they use build_dir), as `source .../lib.sh NAME SCRIPT`: NAME prefixes the script's
-# messages, SCRIPT is how --help is spelt in usage errors. The script defines `usage` and
-# `set_option` for parse_options, and sets `work` (its temporary directory) before starting
-# anything. It may define `on_kill_after_grace NAME GRACE`, called when stop_pid has to SIGKILL a
-# process.
+# end-of-run checks. Sourced, not run, before the script's option defaults (they use build_dir),
+# as `source .../lib.sh NAME SCRIPT`: NAME prefixes the script's messages, SCRIPT is how --help is
+# spelt in usage errors. The script defines `usage` and `set_option` for parse_options, and sets
+# `work` (its temporary directory) before starting anything. It may define `on_kill_after_grace
+# NAME GRACE`, called when stop_pid has to SIGKILL a process.
 # shellcheck shell=bash disable=SC2154,SC2034  # variables set by, or for, the sourcing script
 
 bench_name=$1

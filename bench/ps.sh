@@ -600,37 +600,44 @@ report() { # HEADER
       if (F("reconnects") + 0 > maxrec[t] + 0) maxrec[t] = F("reconnects")
     }
     END {
+      nt = split(targets, T, " ")
+      tw = 7 # the target column: wider for sluice_before (--compare)
+      for (j = 1; j <= nt; j++) if (length(T[j]) > tw) tw = length(T[j])
       print ""
       print "Per run:"
-      printf "%-4s %-7s %-7s %9s %8s %8s %6s %6s %7s %9s %8s %6s %7s %7s %9s %9s %6s\n", "rep", "target", "status", "qps", "tps", "p95 ms", "errors", "recon", "clients", "backends", "MariaDB", "ratio", "pinned", "waiting", "prepares", "stmts", "other"
-      printf "%-4s %-7s %-7s %9s %8s %8s %6s %6s %7s %9s %8s %6s %7s %7s %9s %9s %6s\n", "", "", "", "", "", "", "", "", "", "max", "peak", "", "max", "max", "(server)", "max (srv)", "CPU %"
+      printf "%-4s %-" tw "s %-7s %9s %8s %8s %6s %6s %7s %9s %8s %6s %7s %7s %9s %9s %6s\n", "rep", "target", "status", "qps", "tps", "p95 ms", "errors", "recon", "clients", "backends", "MariaDB", "ratio", "pinned", "waiting", "prepares", "stmts", "other"
+      printf "%-4s %-" tw "s %-7s %9s %8s %8s %6s %6s %7s %9s %8s %6s %7s %7s %9s %9s %6s\n", "", "", "", "", "", "", "", "", "", "max", "peak", "", "max", "max", "(server)", "max (srv)", "CPU %"
       for (i = 1; i <= n; i++) {
         $0 = row[i]
         if (F("status") != "ok")
-          printf "%-4s %-7s %-7s %9s %8s %8s %6s %6s %7s %9s %8s %6s %7s %7s %9s %9s %6s  %s\n", F("rep"), F("target"), F("status"), "-", "-", "-", "-", "-",
+          printf "%-4s %-" tw "s %-7s %9s %8s %8s %6s %6s %7s %9s %8s %6s %7s %7s %9s %9s %6s  %s\n", F("rep"), F("target"), F("status"), "-", "-", "-", "-", "-",
             fmt(F("clients"), "%d"), fmt(F("backends_max"), "%d"), fmt(F("backends_peak_db"), "%d"), fmt(F("ratio_backends_clients"), "%.3f"),
             fmt(F("pinned_backends_max"), "%d"), fmt(F("waiting_clients_max"), "%d"), fmt(F("server_prepares"), "%d"), fmt(F("server_stmts_max"), "%d"), fmt(F("other_cpu_pct"), "%d"), F("note")
         else
-          printf "%-4s %-7s %-7s %9.1f %8.1f %8.2f %6d %6d %7s %9s %8s %6s %7s %7s %9s %9s %6s\n", F("rep"), F("target"), F("status"), F("qps"), F("tps"), F("p95_ms"), F("errors"), F("reconnects"),
+          printf "%-4s %-" tw "s %-7s %9.1f %8.1f %8.2f %6d %6d %7s %9s %8s %6s %7s %7s %9s %9s %6s\n", F("rep"), F("target"), F("status"), F("qps"), F("tps"), F("p95_ms"), F("errors"), F("reconnects"),
             fmt(F("clients"), "%d"), fmt(F("backends_max"), "%d"), fmt(F("backends_peak_db"), "%d"), fmt(F("ratio_backends_clients"), "%.3f"),
             fmt(F("pinned_backends_max"), "%d"), fmt(F("waiting_clients_max"), "%d"), fmt(F("server_prepares"), "%d"), fmt(F("server_stmts_max"), "%d"), fmt(F("other_cpu_pct"), "%d")
       }
-      nt = split(targets, T, " ")
       print ""
       print "Medians over the successful runs:"
-      printf "%-7s %5s %9s %8s %8s %6s %6s %7s %9s %7s %9s %9s\n", "target", "ok", "qps", "tps", "p95 ms", "errors", "recon", "clients", "backends", "ratio", "prepares", "stmts"
+      printf "%-" tw "s %5s %9s %8s %8s %6s %6s %7s %9s %7s %9s %9s\n", "target", "ok", "qps", "tps", "p95 ms", "errors", "recon", "clients", "backends", "ratio", "prepares", "stmts"
       for (j = 1; j <= nt; j++) {
         t = T[j]
-        if (!ok[t]) { printf "%-7s %5s  FAILED: %s\n", t, "0/" runs[t] + 0, why[t]; continue }
+        if (!ok[t]) { printf "%-" tw "s %5s  FAILED: %s\n", t, "0/" runs[t] + 0, why[t]; continue }
         for (m = 1; m <= 10; m++) M[K[m]] = median(vals[t, K[m]])
         med[t] = M["qps"]
-        printf "%-7s %5s %9.1f %8.1f %8.2f %6g %6g %7g %9g %7.3f %9g %9g\n", t, ok[t] "/" runs[t], M["qps"], M["tps"], M["p95_ms"], M["errors"], M["reconnects"],
+        p95[t] = M["p95_ms"]
+        printf "%-" tw "s %5s %9.1f %8.1f %8.2f %6g %6g %7g %9g %7.3f %9g %9g\n", t, ok[t] "/" runs[t], M["qps"], M["tps"], M["p95_ms"], M["errors"], M["reconnects"],
           M["clients"], M["backends_max"], M["ratio_backends_clients"], M["server_prepares"], M["server_stmts_max"]
         md[t] = sprintf("| %s | %d/%d | %.0f | %.0f | %.2f | %g | %g | %g | %g | %.3f | %g | %g |", t, ok[t], runs[t], M["qps"], M["tps"], M["p95_ms"], M["errors"], M["reconnects"],
           M["clients"], M["backends_max"], M["ratio_backends_clients"], M["server_prepares"], M["server_stmts_max"])
       }
       if (("direct" in med) && ("sluice" in med) && med["direct"] > 0)
         printf "qps sluice/direct: %.2f\n", med["sluice"] / med["direct"]
+      if (("sluice" in med) && ("sluice_before" in med) && med["sluice_before"] > 0 && p95["sluice_before"] > 0) {
+        before = sprintf("qps sluice/sluice_before: %.2f, p95 sluice/sluice_before: %.2f", med["sluice"] / med["sluice_before"], p95["sluice"] / p95["sluice_before"])
+        print before
+      }
       if (maxother + 0 > 10)
         printf "WARNING: processes other than the benchmark used up to %d %% of the machine CPU during a run: the numbers are not clean.\n", maxother
 
@@ -658,6 +665,7 @@ report() { # HEADER
         if (!ok[t]) printf "| %s | 0/%d | failed | | | | | | | | | |\n", t, runs[t]
         else print md[t]
       }
+      if (before != "") { print ""; print before }
       print ""
       print "| Rep | Target | qps | tps | p95 (ms) | Errors | Reconnects | Backends max (sampled) | MariaDB peak | Pinned backends max | Waiting clients max | MariaDB prepares | Other CPU (%) |"
       print "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
@@ -686,6 +694,7 @@ csv=$results_dir/ps-$run_id.csv
 
 if ((do_build)); then build_targets sluice; fi
 [[ -x $sluice_bin ]] || die "no sluice binary at $sluice_bin (build it, or pass --sluice BIN)"
+[[ -z $compare_bin || -x $compare_bin ]] || die "no sluice binary at $compare_bin (--compare)"
 
 # Which code was measured: the commit, plus the uncommitted changes (tracked and untracked
 # files outside bench/ and docs/), saved as one patch next to the results; taken right after the
@@ -712,10 +721,20 @@ mkdir -p "$work/runs"
 
 start_sysbench_database
 start_sluice || die "sluice did not start (see above)"
+if [[ -n $compare_bin ]]; then
+  create_backend_account sluice_before sbtest
+  use_sluice sluice_before
+  start_sluice || die "sluice_before did not start (see above)"
+  use_sluice sluice
+fi
 prepare_tables
 
 sluice_version=$("$sluice_bin" --version 2>/dev/null || echo "sluice ?")
-md_header="Run $run_id: commit $commit, $sluice_version ($(date -u -r "$sluice_bin" +%Y-%m-%dT%H:%MZ) binary), sluice pool_mode transaction, max_connections=$cap, queue timeout $queue_timeout; $(nproc) CPUs shared by sysbench, sluice and MariaDB $(db_sql 'SELECT VERSION()'); sysbench $(sysbench --version | awk '{ print $2 }') oltp_read_write --db-ps-mode=auto, $threads threads, $tables tables x $table_size rows; medians of $reps alternated runs of ${time_s}s."
+before_text=
+if [[ -n $compare_bin ]]; then
+  before_text=", sluice_before: $("$compare_bin" --version 2>/dev/null || echo "sluice ?") ($compare_bin, $(date -u -r "$compare_bin" +%Y-%m-%dT%H:%MZ) binary; backend account sluice_before)"
+fi
+md_header="Run $run_id: commit $commit, $sluice_version ($(date -u -r "$sluice_bin" +%Y-%m-%dT%H:%MZ) binary)$before_text, sluice pool_mode transaction, max_connections=$cap, queue timeout $queue_timeout; $(nproc) CPUs shared by sysbench, sluice and MariaDB $(db_sql 'SELECT VERSION()'); sysbench $(sysbench --version | awk '{ print $2 }') oltp_read_write --db-ps-mode=auto, $threads threads, $tables tables x $table_size rows; medians of $reps alternated runs of ${time_s}s."
 
 echo "$csv_header" >"$csv"
 : >"$work/errors.txt"
@@ -733,9 +752,13 @@ for ((rep = 1; rep <= reps; rep++)); do
 done
 
 # SIGTERM with no clients must end sluice promptly, with status 0.
-if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then
-  shutdown_sluice "with no clients connected" || sluice_problem "$shutdown_problem"
-fi
+for s in "${sluices[@]}"; do
+  use_sluice "$s"
+  if [[ -n $sluice_pid ]] && proc_alive "$sluice_pid"; then
+    shutdown_sluice "with no clients connected" || sluice_problem "$shutdown_problem"
+  fi
+done
+use_sluice sluice
 
 report "$md_header"
 echo
@@ -756,12 +779,15 @@ if [[ -s $work/errors.txt ]]; then
   echo "Errors in the sysbench logs (count, text; numbers in texts replaced by N):"
   sed 's/^/  /' "$work/errors.txt"
 fi
-if [[ -s $sluice_log ]]; then
-  cp "$sluice_log" "$results_dir/ps-$run_id-sluice.log" || true
-  echo
-  echo "sluice's log (level warn): $(wc -l <"$sluice_log") lines, $results_dir/ps-$run_id-sluice.log"
-  tail -n 10 "$sluice_log" | sed 's/^/  /'
-fi
+for s in "${sluices[@]}"; do
+  use_sluice "$s"
+  if [[ -s $sluice_log ]]; then
+    cp "$sluice_log" "$results_dir/ps-$run_id-$s.log" || true
+    echo
+    echo "$s's log (level warn): $(wc -l <"$sluice_log") lines, $results_dir/ps-$run_id-$s.log"
+    tail -n 10 "$sluice_log" | sed 's/^/  /'
+  fi
+done
 
 status=0
 if ((bad_sluice_runs)); then
@@ -769,9 +795,13 @@ if ((bad_sluice_runs)); then
   echo "FAIL: $bad_sluice_runs sluice run(s) failed, had errors, or exceeded $cap backend connections."
   status=1
 fi
-if ((failed_runs - bad_sluice_runs > 0)); then
+if ((bad_before_runs)); then
   echo
-  echo "WARNING: $((failed_runs - bad_sluice_runs)) direct run(s) failed (see above)."
+  echo "WARNING: $bad_before_runs sluice_before run(s) failed, had errors, or exceeded $cap backend connections (reported, not judged)."
+fi
+if ((failed_runs - bad_sluice_runs - bad_before_runs > 0)); then
+  echo
+  echo "WARNING: $((failed_runs - bad_sluice_runs - bad_before_runs)) direct run(s) failed (see above)."
 fi
 if ((${#sluice_problems[@]})); then
   echo

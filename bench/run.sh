@@ -46,8 +46,9 @@ and markdown for docs/BENCHMARKS.md) and writes every run to bench/results/<time
   --haproxy-threads N   HAProxy nbthread (default: HAProxy's own, one per CPU)
   --sluice BIN          benchmark this sluice binary (implies --no-build)
   --compare BIN         a fourth target, sluice_before: a second sluice with the same
-                        configuration running BIN (e.g. an older build), alternated with the
-                        others; the ratios then include sluice / sluice_before
+                        configuration running BIN (e.g. an older build; its own backend account
+                        sluice_before), alternated with the others; the ratios then include
+                        sluice / sluice_before
   --no-build            do not build sluice; use $build_dir/daemon/sluice
   -h, --help            show this text
 
