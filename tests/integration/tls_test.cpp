@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -452,6 +453,27 @@ TEST_F(BackendTlsTest, DisabledKeepsTheBackendLinkPlain) {
   start_backend_tls_sluice({{"backend.tls", "disabled"}});
   auto client = connect_app();
   EXPECT_EQ(backend_tls_version(*client), "");
+}
+
+// OpenSSL's own verdict (SSL_session_reused), which sluice logs at debug level: MariaDB's
+// Ssl_sessions_reused stays 0 for resumed TLS 1.3 sessions (openssl s_client -starttls mysql
+// -sess_in reports "Reused" against the same server).
+TEST_F(BackendTlsTest, ANewBackendConnectionResumesTheTlsSessionOfAnEarlierOne) {
+  start_backend_tls_sluice(
+      {{"backend.tls", "verify_ca"}, {"backend.max_connections", "4"}, {"log.level", "debug"}});
+  auto first = connect_app();
+  first->execute("BEGIN");  // keeps the first backend connection, so the next client needs another
+  const std::string on_first = first->scalar("SELECT CONNECTION_ID()");
+  auto second = connect_app();
+  EXPECT_NE(second->scalar("SELECT CONNECTION_ID()"), on_first)
+      << "the second client ran on the first client's backend connection";
+  first->execute("COMMIT");
+  const std::string log = sluice().log();
+  EXPECT_THAT(log, HasSubstr("S-1 tls TLSv1.")) << log;
+  EXPECT_THAT(log, Not(HasSubstr("S-1 tls TLSv1.3 TLS_AES_256_GCM_SHA384, resumed"))) << log;
+  EXPECT_TRUE(std::regex_search(log, std::regex("S-2 tls TLSv1\\.[23] [A-Z0-9_-]+, resumed")))
+      << "the second backend connection did a full handshake\n"
+      << log;
 }
 
 TEST_F(BackendTlsTest, BothSidesEncryptedAtOnce) {
