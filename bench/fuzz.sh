@@ -16,7 +16,7 @@ source "$script_dir/lib.sh"
 
 all_targets=(fuzz_frame fuzz_handshake_v10 fuzz_handshake_response fuzz_change_user
   fuzz_auth_switch fuzz_generic_response fuzz_stmt_command fuzz_response_scanner
-  fuzz_session_state fuzz_sql fuzz_admin_command fuzz_config)
+  fuzz_session_state fuzz_sql fuzz_admin_command fuzz_config fuzz_http_request)
 
 seconds=
 runs=
