@@ -286,7 +286,7 @@ void backend_pool::kill_query(std::uint32_t server_thread_id, const std::string&
   }
   asio::co_spawn(
       executor_,
-      [this, alive = alive_, server_thread_id, login = *login]() -> awaitable<void> {
+      [alive = alive_, server_thread_id, login = *login]() -> awaitable<void> {
         auto opened = co_await open_backend(login, 0, 0);
         if (!opened) {
           log(log_level::warn, "", "kill_query failed reason=", opened.error());
