@@ -78,6 +78,7 @@ class backend_pool final : private pool::pool_hooks<backend_ptr> {
   // What the server gives new sessions, learnt with the first backend connection (its defaults,
   // and no collations, until then).
   const session::server_defaults& server_defaults() const noexcept { return server_defaults_; }
+  bool server_defaults_known() const noexcept { return server_known_; }
   const session::collation_table& collations() const noexcept {
     return server_defaults_.collations;
   }

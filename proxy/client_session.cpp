@@ -113,15 +113,24 @@ std::chrono::seconds client_session::wait_timeout() const {
     if (ec == std::errc() && end == text.data() + text.size())
       return std::chrono::seconds(static_cast<std::int64_t>(seconds));
   }
-  const std::uint64_t server_default = context_.pool->server_defaults().wait_timeout;
+  // An interactive client that logged in before the server's values were known and has not run
+  // a statement since idles for interactive_timeout, once it is known.
+  const session::server_defaults& server = context_.pool->server_defaults();
+  const bool interactive = interactive_timeout_pending_ && context_.pool->server_defaults_known();
+  const std::uint64_t server_default =
+      interactive ? server.interactive_timeout : server.wait_timeout;
   return std::chrono::seconds(static_cast<std::int64_t>(server_default));
 }
 
 void client_session::start_session_timeouts() {
-  const session::server_defaults& server = pool().server_defaults();
-  if (!(client_.capabilities & protocol::capability::interactive) ||
-      server.interactive_timeout == server.wait_timeout)
+  interactive_timeout_pending_ = false;
+  if (!(client_.capabilities & protocol::capability::interactive)) return;
+  if (!pool().server_defaults_known()) {
+    interactive_timeout_pending_ = true;
     return;
+  }
+  const session::server_defaults& server = pool().server_defaults();
+  if (server.interactive_timeout == server.wait_timeout) return;
   tracked_.vars.system["wait_timeout"] = std::to_string(server.interactive_timeout);
 }
 
@@ -229,6 +238,12 @@ awaitable<std::optional<acquire_failure>> client_session::lease_and_restore(
     if (!backend_) {
       auto failed = co_await lease_backend();
       if (failed) co_return failed;
+    }
+    // A backend connection exists now, so the server's interactive_timeout is known; unless the
+    // client set its own wait_timeout meanwhile.
+    if (interactive_timeout_pending_) {
+      interactive_timeout_pending_ = false;
+      if (!tracked_.vars.system.contains("wait_timeout")) start_session_timeouts();
     }
     const restore_request request{tracked_.vars, command.traits.uses_last_insert_id,
                                   clear_diagnostics};

@@ -88,7 +88,8 @@ class client_session {
   // it (the value it set, or what the server gives a new session).
   std::chrono::seconds wait_timeout() const;
   // At login and change of user: an interactive client's session starts with the server's
-  // interactive_timeout as its wait_timeout, as the server does it.
+  // interactive_timeout as its wait_timeout, as the server does it. Before the first backend
+  // connection has told sluice that value, it is applied at the client's first lease.
   void start_session_timeouts();
 
   // ---- What the session shares and holds ----
@@ -194,7 +195,8 @@ class client_session {
   bool served_command_ = false;
   bool kill_sent_ = false;  // the running statement's KILL QUERY went out
   bool lost_backend_state_ = false;
-  bool fresh_lease_ = false;  // the held backend was leased for the current command
+  bool fresh_lease_ = false;                  // the held backend was leased for the current command
+  bool interactive_timeout_pending_ = false;  // start_session_timeouts ran before it was known
   pool::time_point accepted_at_ = pool::clock::now();
   pool::time_point state_since_ = accepted_at_;  // when the current state began
   pool::time_point command_started_{};

@@ -2,6 +2,7 @@
 // directly: its wait_timeout (as it set it, or interactive_timeout for an interactive client)
 // ends an idle connection the way the server ends it, and mysql_stat() returns the server's text.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <string>
@@ -91,6 +92,36 @@ TEST_P(InteractiveTimeoutTest, AnInteractiveClientIdlesForInteractiveTimeout) {
   if (GetParam() == target::sluice) {
     EXPECT_TRUE(sluice().running());
   }
+}
+
+// sluice learns the server's interactive_timeout with its first backend connection. An
+// interactive client that logs in before that connection exists (here: MariaDB frozen while
+// sluice starts and the client logs in) still starts with it, as it would directly.
+class InteractiveBeforeFirstBackendTest : public integration_test {
+ protected:
+  void SetUp() override {
+    server().run_sql("SET GLOBAL interactive_timeout = 2");
+    create_client_accounts_on_backend(server());
+  }
+  void TearDown() override {
+    ::kill(server().pid(), SIGCONT);
+    integration_test::TearDown();
+    server().run_sql("SET GLOBAL interactive_timeout = 28800");
+  }
+};
+
+TEST_F(InteractiveBeforeFirstBackendTest, AnInteractiveLoginGetsInteractiveTimeoutOnceItIsKnown) {
+  ASSERT_EQ(::kill(server().pid(), SIGSTOP), 0);
+  start_sluice();
+  auto interactive = std::make_unique<mysql_client>();
+  const bool logged_in =
+      interactive->connect("127.0.0.1", sluice_port(), "app", "app-pw", "", CLIENT_INTERACTIVE);
+  ASSERT_EQ(::kill(server().pid(), SIGCONT), 0);
+  ASSERT_TRUE(logged_in) << interactive->error_message();
+  EXPECT_EQ(interactive->scalar("SELECT @@session.wait_timeout"), "2");
+  std::this_thread::sleep_for(3500ms);
+  EXPECT_TRUE(closed_under(*interactive)) << "interactive, idle 3.5 s, interactive_timeout 2";
+  EXPECT_TRUE(sluice().running());
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, InteractiveTimeoutTest,
