@@ -46,10 +46,11 @@ alternating the variants within each repetition (each repetition starts with the
   switch_config  ${accounts[0]} and ${accounts[1]}, one thread each, config mode, one backend
   switch_server  the same in server mode: the backend changes account for nearly every
                  statement, so the difference from switch_config is what a switch costs
-Sums the processes' qps per run; reports medians, server/config and server/direct, account
-switches per second (SHOW STATS on sluice's admin port before and after each run), the worst
-account's p95, sluice's and MariaDB's CPU per statement, and microseconds per switch. Every run
-goes to bench/results/accounts-<timestamp>.csv.
+Sums the processes' qps per run; reports medians, server/config and server/direct, each
+account's qps and p95, the slowest statement, errors and sluice's queue timeouts, account switches
+per second (SHOW STATS on sluice's admin port before and after each run), sluice's and MariaDB's
+CPU per statement, and microseconds per switch. Every run goes to
+bench/results/accounts-<timestamp>.csv.
 
   --time T              seconds per run (default $time_s)
   --reps N              repetitions (default $reps)
@@ -92,9 +93,9 @@ variants+=(switch_config switch_server)
 # Processes and servers
 
 work=
-# The sluices, by name (start_named_sluice): NAME_pid, NAME_port, NAME_admin. These and the
-# sysbench pids are set through printf -v and read through ${!var}, and clean_up (bench/lib.sh)
-# stops them.
+# The sluices, by name (start_named_sluice): NAME_pid, NAME_port, NAME_admin, NAME_log. These
+# and the sysbench pids are set through printf -v and read through ${!var}; clean_up
+# (bench/lib.sh) stops them.
 sluice_names=(config server config_cap1 server_cap1)
 # shellcheck disable=SC2034
 config_pid='' server_pid='' config_cap1_pid='' server_cap1_pid=''
@@ -118,17 +119,19 @@ create_accounts() {
 }
 
 # start_named_sluice NAME [SECTION.KEY=VALUE...]: launch_sluice and sluice_answers (a login as
-# sbtest), then NAME_pid, NAME_port and NAME_admin. launch_sluice gives every sluice the log
-# $work/sluice/sluice.log: it is renamed to NAME.log, where this sluice goes on writing.
+# sbtest), then NAME_pid, NAME_port, NAME_admin and NAME_log. launch_sluice gives every sluice the
+# same log file: it is renamed to NAME.log, where this sluice goes on writing.
 start_named_sluice() {
-  local name=$1 rc=0
+  local name=$1 rc=0 log
   shift
   launch_sluice 10s "$@" || rc=$?
   if ((rc != 0)) || ! sluice_answers; then die "sluice ($name) did not start: $sluice_error"; fi
+  log=$(dirname "$sluice_log")/$name.log
+  mv -- "$sluice_log" "$log"
   printf -v "${name}_pid" %s "$sluice_pid"
   printf -v "${name}_port" %s "$sluice_port"
   printf -v "${name}_admin" %s "$admin_port"
-  mv -- "$sluice_log" "$work/sluice/$name.log"
+  printf -v "${name}_log" %s "$log"
   note "sluice $name on :$sluice_port (admin :$admin_port, pid $sluice_pid, max_connections=$cap)"
   sluice_pid=
 }
@@ -152,25 +155,31 @@ start_sluices() {
   start_server_mode_sluice server_cap1
 }
 
-# admin_total PORT NAME: the total of NAME in SHOW STATS on the admin port PORT. Connects and
-# writes at once, so the admin port answers without banner or prompt (as bench/ps.sh does).
-admin_total() {
-  local fd line row=() value=
+# admin_totals PORT: "account_switches queue_timeouts", their totals in SHOW STATS on the admin
+# port PORT. Connects and writes at once, so the admin port answers without banner or prompt (as
+# bench/ps.sh does).
+admin_totals() {
+  local fd line row=() switches='' timeouts=''
   exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
   printf 'SHOW STATS\nQUIT\n' >&"$fd"
   while read -r -t 5 line <&"$fd"; do
     read -ra row <<<"$line"
-    [[ ${row[0]-} == "$2" ]] && value=${row[1]}
+    case ${row[0]-} in
+      account_switches) switches=${row[1]} ;;
+      queue_timeouts) timeouts=${row[1]} ;;
+    esac
   done
   exec {fd}>&-
-  [[ -n $value ]] && echo "$value"
+  [[ -n $switches && -n $timeouts ]] && echo "$switches $timeouts"
 }
 
 # keep_sluice_logs: copies the sluices' logs to bench/results.
 keep_sluice_logs() {
-  local name
+  local name var
   for name in "${sluice_names[@]}"; do
-    cp "$work/sluice/$name.log" "$results_dir/accounts-$run_id-$name-sluice.log" 2>/dev/null || true
+    var=${name}_log
+    [[ -n ${!var-} ]] || continue
+    cp "${!var}" "$results_dir/accounts-$run_id-$name-sluice.log" 2>/dev/null || true
   done
 }
 
@@ -183,7 +192,7 @@ sluice_failed() {
 # ---------------------------------------------------------------------------------------------
 # A run: one sysbench process per account, all at once
 
-csv_header="run,variant,rep,threads,qps,p95_max_ms,errors,account_qps,account_p95_ms,account_switches,switches_per_s,proxy_cpu_us_per_stmt,db_cpu_us_per_stmt,db_statements_per_stmt"
+csv_header="run,variant,rep,threads,qps,p95_max_ms,errors,account_qps,account_p95_ms,account_switches,switches_per_s,proxy_cpu_us_per_stmt,db_cpu_us_per_stmt,db_statements_per_stmt,account_max_ms,queue_timeouts"
 
 # sysbench's options for ACCOUNT through PORT: sysbench_args with the account's login.
 account_args() { # PORT ACCOUNT
@@ -227,8 +236,8 @@ run_variant() { # VARIANT REP
     var=${target}_admin
     admin=${!var}
   fi
-  local n=${#per[@]} i args switches_before='' proxy_before='' db_before questions_before
-  [[ -n $admin ]] && { switches_before=$(admin_total "$admin" account_switches) ||
+  local n=${#per[@]} i args stats_before='' proxy_before='' db_before questions_before
+  [[ -n $admin ]] && { stats_before=$(admin_totals "$admin") ||
     sluice_failed "$variant rep $rep: could not read SHOW STATS on :$admin"; }
   [[ -n $pid ]] && proxy_before=$(cpu_ticks "$pid")
   db_before=$(cpu_ticks "$db_pid")
@@ -247,7 +256,7 @@ run_variant() { # VARIANT REP
     wait "${!var}" || status[i]=$?
     printf -v "$var" ''
   done
-  local proxy_after='' db_after questions switches_after=''
+  local proxy_after='' db_after questions stats_after=''
   [[ -n $pid ]] && proxy_after=$(cpu_ticks "$pid")
   db_after=$(cpu_ticks "$db_pid")
   abort_if_dead mariadbd db_pid "$work/mariadb/err.log" MariaDB
@@ -257,10 +266,10 @@ run_variant() { # VARIANT REP
     describe_exit "$pid"
     sluice_failed "$variant rep $rep: sluice $exit_text during the run"
   fi
-  [[ -n $admin ]] && { switches_after=$(admin_total "$admin" account_switches) ||
+  [[ -n $admin ]] && { stats_after=$(admin_totals "$admin") ||
     sluice_failed "$variant rep $rep: could not read SHOW STATS on :$admin after the run"; }
 
-  local log q qps p95 errors queries=0 total_qps=0 p95_max=0 total_errors=0 acct_qps=() acct_p95=()
+  local log q qps p95 errors queries=0 total_qps=0 p95_max=0 total_errors=0 acct_qps=() acct_p95=() acct_max=()
   for ((i = 0; i < n; i++)); do
     log=$work/runs/$variant-rep$rep-${accounts[i]}.log
     sysbench_outcome "${status[i]}" "$log" $((time_s + 60))
@@ -277,19 +286,26 @@ run_variant() { # VARIANT REP
     p95_max=$(awk -v a="$p95_max" -v b="$p95" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
     acct_qps+=("$qps")
     acct_p95+=("$p95")
+    # The slowest statement that succeeded (statements that failed, after a queue timeout say,
+    # are in the errors and in no latency figure).
+    acct_max+=("$(awk '$1 == "max:" { print $2 }' "$log")")
   done
 
-  local switches='' rate='' proxy_us='' db_us db_per_stmt
-  if [[ -n $switches_before && -n $switches_after ]]; then
-    switches=$((switches_after - switches_before))
+  local switches='' rate='' timeouts='' proxy_us='' db_us db_per_stmt
+  if [[ -n $stats_before && -n $stats_after ]]; then
+    local s0 t0 s1 t1
+    read -r s0 t0 <<<"$stats_before"
+    read -r s1 t1 <<<"$stats_after"
+    switches=$((s1 - s0))
+    timeouts=$((t1 - t0))
     rate=$(awk -v n="$switches" -v t="$time_s" 'BEGIN { printf "%.1f", n / t }')
   fi
   [[ -n $proxy_before && -n $proxy_after ]] &&
     proxy_us=$(awk -v t=$((proxy_after - proxy_before)) -v hz="$clk_tck" -v q="$queries" 'BEGIN { printf "%.2f", t / hz / q * 1e6 }')
   db_us=$(awk -v t=$((db_after - db_before)) -v hz="$clk_tck" -v q="$queries" 'BEGIN { printf "%.2f", t / hz / q * 1e6 }')
   db_per_stmt=$(awk -v n="$questions" -v q="$queries" 'BEGIN { printf "%.3f", n / q }')
-  echo "$run_id,$variant,$rep,$(joined "${per[@]}"),$total_qps,$p95_max,$total_errors,$(joined "${acct_qps[@]}"),$(joined "${acct_p95[@]}"),$switches,$rate,$proxy_us,$db_us,$db_per_stmt" >>"$csv"
-  note "  $variant rep $rep: $total_qps qps (${acct_qps[*]}), p95 ${acct_p95[*]} ms, $total_errors errors${rate:+, $rate account switches/s}${proxy_us:+, sluice $proxy_us us/stmt}, MariaDB $db_us us/stmt, $db_per_stmt MariaDB statements/stmt"
+  echo "$run_id,$variant,$rep,$(joined "${per[@]}"),$total_qps,$p95_max,$total_errors,$(joined "${acct_qps[@]}"),$(joined "${acct_p95[@]}"),$switches,$rate,$proxy_us,$db_us,$db_per_stmt,$(joined "${acct_max[@]}"),$timeouts" >>"$csv"
+  note "  $variant rep $rep: $total_qps qps (${acct_qps[*]}), p95 ${acct_p95[*]} ms, max ${acct_max[*]} ms, $total_errors errors${timeouts:+ ($timeouts queue timeouts)}${rate:+, $rate account switches/s}${proxy_us:+, sluice $proxy_us us/stmt}, MariaDB $db_us us/stmt, $db_per_stmt MariaDB statements/stmt"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -330,7 +346,8 @@ done
 # The sluices' warn and error lines (log.level = warn), for the summary.
 warnings=0
 for name in "${sluice_names[@]}"; do
-  count=$(grep -c -E '^[^ ]+ (warn|error) ' "$work/sluice/$name.log" || true)
+  var=${name}_log
+  count=$(grep -c -E '^[^ ]+ (warn|error) ' "${!var}" || true)
   warnings=$((warnings + count))
 done
 ((warnings == 0)) || keep_sluice_logs
@@ -346,40 +363,58 @@ echo "$header"
 awk -F, -v variants="${variants[*]}" -v cap="$cap" "$awk_table_functions"'
   function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "" : a / b }
   function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
+  # per_account(RUNS, V, F): acct[V, a, F] = the median over the runs (" x;y;z" each) of account
+  # a; returns how many accounts.
+  function per_account(runs, v, f,   R, A, nr, n, a, r, list) {
+    nr = split(substr(runs, 2), R, " ")
+    n = split(R[1], A, ";")
+    for (a = 1; a <= n; a++) {
+      list = ""
+      for (r = 1; r <= nr; r++) { split(R[r], A, ";"); list = list " " A[a] }
+      acct[v, a, f] = median(list)
+    }
+    return n
+  }
+  function accounts(v, f, format,   a, text) {
+    text = ""
+    for (a = 1; a <= na[v]; a++) text = text (a > 1 ? " / " : "") fmt(acct[v, a, f], format)
+    return text
+  }
   NR == 1 { next }
   {
     runs[$2]++; shape[$2] = $4
     add($2, "qps", $5); add($2, "p95", $6); add($2, "err", $7); add($2, "sw", $11)
-    add($2, "cpu", $12); add($2, "db", $13); add($2, "dbst", $14)
-    aq[$2] = aq[$2] " " $8
+    add($2, "cpu", $12); add($2, "db", $13); add($2, "dbst", $14); add($2, "qt", $16)
+    aq[$2] = aq[$2] " " $8; ap[$2] = ap[$2] " " $9; am[$2] = am[$2] " " $15
   }
   END {
     nv = split(variants, V, " ")
     for (i = 1; i <= nv; i++) {
       v = V[i]
-      split("qps p95 err sw cpu db dbst", F, " ")
-      for (m = 1; m <= 7; m++) med[v, F[m]] = median(vals[v, F[m]])
-      # Per account: the median of its qps over the repetitions.
-      nr = split(substr(aq[v], 2), R, " ")
-      na[v] = split(R[1], A, ";")
-      for (a = 1; a <= na[v]; a++) {
-        list = ""
-        for (r = 1; r <= nr; r++) { split(R[r], A, ";"); list = list " " A[a] }
-        acct[v, a] = median(list)
+      split("qps p95 err sw cpu db dbst qt", F, " ")
+      for (m = 1; m <= 8; m++) med[v, F[m]] = median(vals[v, F[m]])
+      # Per account: the median of its qps, p95 and max over the repetitions; the worst max.
+      na[v] = per_account(aq[v], v, "qps")
+      per_account(ap[v], v, "p95")
+      per_account(am[v], v, "max")
+      nr = split(substr(am[v], 2), R, " ")
+      for (r = 1; r <= nr; r++) {
+        split(R[r], A, ";")
+        for (a = 1; a <= na[v]; a++) if (A[a] + 0 > worst[v] + 0) worst[v] = A[a]
       }
     }
     print ""
-    print "| Variant | threads per account | qps (sum) | qps per account | p95 (ms, worst account) | errors | account switches/s | sluice CPU (µs/stmt) | MariaDB CPU (µs/stmt) | MariaDB statements/stmt |"
-    print "|---|---|--:|---|--:|--:|--:|--:|--:|--:|"
+    print "| Variant | threads per account | qps (sum) | qps per account | p95 per account (ms) | slowest statement (ms) | errors | of which queue timeouts | account switches/s | sluice CPU (µs/stmt) | MariaDB CPU (µs/stmt) | MariaDB statements/stmt |"
+    print "|---|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|"
     for (i = 1; i <= nv; i++) {
       v = V[i]
       if (!runs[v]) continue
       t = shape[v]; gsub(";", ",", t)
-      per = ""
-      for (a = 1; a <= na[v]; a++) per = per (a > 1 ? " / " : "") fmt(acct[v, a], "%.0f")
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v, t, fmt(med[v, "qps"], "%.0f"), per,
-        fmt(med[v, "p95"], "%.2f"), fmt(med[v, "err"], "%g"), (v == "direct" ? "—" : fmt(med[v, "sw"], "%.0f")),
-        (v == "direct" ? "—" : fmt(med[v, "cpu"], "%.1f")), fmt(med[v, "db"], "%.1f"), fmt(med[v, "dbst"], "%.3f")
+      d = (v == "direct")
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v, t, fmt(med[v, "qps"], "%.0f"),
+        accounts(v, "qps", "%.0f"), accounts(v, "p95", "%.2f"), fmt(worst[v], "%.0f"), fmt(med[v, "err"], "%g"),
+        (d ? "—" : fmt(med[v, "qt"], "%g")), (d ? "—" : fmt(med[v, "sw"], "%.0f")),
+        (d ? "—" : fmt(med[v, "cpu"], "%.1f")), fmt(med[v, "db"], "%.1f"), fmt(med[v, "dbst"], "%.3f")
     }
     r_sc = ratio(med["server", "qps"], med["config", "qps"])
     print ""
