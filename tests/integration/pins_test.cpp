@@ -466,6 +466,7 @@ TEST_P(PinsTest, FoundRowsIsTheClientsOwnWhileOthersAreBusy) {
     const std::string found = c.scalar("SELECT FOUND_ROWS()");
     if (found != "25") throw std::runtime_error("FOUND_ROWS() = " + found + ", expected 25");
   });
+  ASSERT_TRUE(load.wait_for_rounds(1, 10s)) << describe_failures(load.failures());
 
   auto a = connect();
   for (int round = 0; round < 20; ++round) {

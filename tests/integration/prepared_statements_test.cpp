@@ -679,6 +679,7 @@ TEST_P(PreparedStatementsTest, ReadOnlyCursorPinsUntilItIsDone) {
     const std::string n = c.scalar("SELECT COUNT(*) FROM ps_rows");
     if (n != std::to_string(row_count)) throw std::runtime_error("COUNT(*) = " + n);
   });
+  ASSERT_TRUE(churn.wait_for_rounds(1, 10s)) << describe_failures(churn.failures());
 
   auto a = connect();
   statement s = prepare(*a, "SELECT id, name FROM ps_rows ORDER BY id");

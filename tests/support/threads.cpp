@@ -90,6 +90,18 @@ background_load::background_load(std::vector<std::unique_ptr<mysql_client>> clie
   }
 }
 
+bool background_load::wait_for_rounds(int rounds, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (rounds_ < rounds && std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!failures_.empty()) return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return rounds_ >= rounds;
+}
+
 void background_load::stop() {
   stop_ = true;
   for (auto& t : threads_)

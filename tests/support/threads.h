@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -34,6 +35,9 @@ class background_load {
   background_load& operator=(const background_load&) = delete;
 
   void stop();
+  // Waits until the clients have run `rounds` rounds between them (or one failed, or `timeout`
+  // passed): on a busy machine a test can otherwise be done before the load has begun.
+  bool wait_for_rounds(int rounds, std::chrono::milliseconds timeout);
   int rounds() const { return rounds_; }
   std::vector<std::string> failures() const;
 
