@@ -521,15 +521,52 @@ class pool_core {
     --opening_total_;
   }
 
+  // An even share of max_connections among the tenants that hold or wait for backends: a tenant
+  // below it may take another variant's idle connection (converted) on its turn, so that when
+  // variants are accounts, an account whose backends all went to others is not starved by
+  // accounts that always have waiters of their own. At or above it, a tenant takes only idle
+  // connections of its own variants, which costs no conversion.
+  bool below_fair_share(const tenant_state& t) const {
+    std::size_t active = 0;
+    for (const auto& other : tenants_)
+      if (other.leased > 0 || !other.queue.empty()) ++active;
+    const std::size_t share =
+        std::max<std::size_t>(1, limits_.max_connections / std::max<std::size_t>(1, active));
+    return t.leased < share;
+  }
+
+  bool has_convertible_idle(int variant) const {
+    return std::any_of(idle_.begin(), idle_.end(), [this, variant](const idle_entry& e) {
+      return hooks_.convertible(e.connection.variant, variant);
+    });
+  }
+
+  bool opening_for(int variant) const {
+    const auto it = opening_.find(variant);
+    return it != opening_.end() && it->second > 0;
+  }
+
+  // Whether a waiter may take another variant's idle connection: its tenant is below its fair
+  // share and no connection of its own variant is being opened (that one will serve it).
+  bool may_convert_for(const tenant_state& t, const waiter<Conn>& w) const {
+    return !opening_for(w.variant) && below_fair_share(t) && has_convertible_idle(w.variant);
+  }
+
+  // Whether tenant `t` can use an idle connection now: one of its waiters' variant, or one that
+  // converts to it (may_convert_for).
+  bool can_use_idle(const tenant_state& t) const {
+    return std::any_of(t.queue.begin(), t.queue.end(), [this, &t](const waiter<Conn>* w) {
+      return has_idle(w->variant) || may_convert_for(t, *w);
+    });
+  }
+
   // The tenant whose turn it is and who can use an idle connection now (weighted round robin:
   // each tenant takes up to `weight` grants per turn), or -1.
   int next_turn() {
     const std::size_t n = tenants_.size();
     for (std::size_t step = 0; step < 2 * n + 1; ++step) {
       tenant_state& t = tenants_[turn_];
-      if (t.credits > 0 && under_cap(t) &&
-          std::any_of(t.queue.begin(), t.queue.end(),
-                      [this](const waiter<Conn>* w) { return has_idle(w->variant); })) {
+      if (t.credits > 0 && under_cap(t) && can_use_idle(t)) {
         --t.credits;
         return static_cast<int>(turn_);
       }
@@ -537,6 +574,20 @@ class pool_core {
       tenants_[turn_].credits = tenants_[turn_].limits.weight;
     }
     return -1;
+  }
+
+  // The oldest idle connection that converts to `variant`, retagged for it; its lessee converts
+  // it.
+  std::optional<pooled<Conn>> take_converted(int variant) {
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+      if (!hooks_.convertible(it->connection.variant, variant)) continue;
+      auto c = std::move(it->connection);
+      idle_.erase(std::next(it).base());
+      c.variant = variant;
+      ++conversions_;
+      return c;
+    }
+    return std::nullopt;
   }
 
   // Hands idle connections to waiting tenants in weighted round robin (FIFO within a tenant),
@@ -554,10 +605,19 @@ class pool_core {
       const int id = next_turn();
       if (id < 0) break;
       tenant_state& t = tenants_[static_cast<std::size_t>(id)];
-      for (auto it = t.queue.begin(); it != t.queue.end(); ++it) {
+      bool granted = false;
+      for (auto it = t.queue.begin(); it != t.queue.end() && !granted; ++it) {
         if (auto c = take_idle((*it)->variant)) {
           grant(t, it, std::move(*c), id);
-          break;
+          granted = true;
+        }
+      }
+      // next_turn chose it below its fair share with only other variants idle.
+      for (auto it = t.queue.begin(); it != t.queue.end() && !granted; ++it) {
+        if (!may_convert_for(t, **it)) continue;
+        if (auto c = take_converted((*it)->variant)) {
+          grant(t, it, std::move(*c), id);
+          granted = true;
         }
       }
     }

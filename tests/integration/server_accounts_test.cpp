@@ -181,6 +181,44 @@ TEST_F(ServerAccountsSluiceTest, AccountsWithOtherPluginsAreRefusedByName) {
   EXPECT_TRUE(sluice().running());
 }
 
+// An account whose statements always wait must not keep every backend: another account, whose
+// backends were all switched away, gets one on its turn (bench/accounts.sh saw a 1-thread
+// account wait 8 s behind a 20-thread one).
+TEST_F(ServerAccountsSluiceTest, AnAccountWithoutBackendsIsServedBesideABusyOne) {
+  config_overrides overrides = server_mode();
+  overrides["backend.max_connections"] = "2";
+  overrides["queue.timeout"] = "5s";
+  start_sluice(overrides);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> busy;
+  std::atomic<int> busy_statements{0};
+  for (int i = 0; i < 8; ++i) {
+    busy.emplace_back([&] {
+      auto c = connect_to_sluice("acct_a", "acct_a-pw");
+      while (!stop) {
+        if (c->query("SELECT SLEEP(0.01)").ok) ++busy_statements;
+      }
+    });
+  }
+  // acct_a's eight clients have taken both backends and keep statements waiting.
+  ASSERT_TRUE(wait_until([&] { return busy_statements > 50; }, 10s));
+  auto other = connect_to_sluice("acct_b", "acct_b-pw");
+  std::chrono::milliseconds slowest{0};
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = other->query("SELECT CURRENT_USER()");
+    slowest = std::max(slowest, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - start));
+    if (!r.ok || r.rows.at(0).at(0).value_or("") != "acct_b@%") ++failed;
+  }
+  stop = true;
+  for (auto& t : busy) t.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_LT(slowest.count(), 1000) << "acct_b waited behind acct_a's queue";
+  EXPECT_TRUE(sluice().running());
+}
+
 TEST_F(ServerAccountsSluiceTest, ClientsOfFourAccountsShareOneCapEachOnItsOwnAccount) {
   config_overrides overrides = server_mode();
   overrides["backend.max_connections"] = "8";

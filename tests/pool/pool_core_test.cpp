@@ -596,6 +596,75 @@ TEST_F(pool_core_test, at_the_cap_an_idle_connection_of_another_account_is_conve
   EXPECT_EQ(connector.closed, (closes{{b.conn, 8, close_reason::variant_swap}}));
 }
 
+// Accounts as tenants: tenant 1 is account 1 (variant 4), tenant 2 account 2 (variant 8).
+TEST_F(pool_core_test, an_account_whose_backends_all_went_to_others_gets_one_on_its_turn) {
+  connector.convert_accounts = true;
+  start({.max_connections = 2});
+  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
+    fake_waiter& w = waiter_for(variant);
+    w.tenant = tenant;
+    acquire(w);
+    return w;
+  };
+  fake_waiter& first = queue(4, 1);
+  fake_waiter& second = queue(4, 1);
+  open_ok();
+  open_ok();
+  ASSERT_TRUE(first.granted && second.granted);
+  // Account 1 always has more waiting; account 2 has one statement, and no backend.
+  std::vector<fake_waiter*> more_of_1;
+  for (int i = 0; i < 4; ++i) more_of_1.push_back(&queue(4, 1));
+  fake_waiter& of_2 = queue(8, 2);
+  EXPECT_FALSE(of_2.granted);
+
+  // Account 1 releases its two backends one after the other: account 2 gets one of them
+  // (converted), instead of account 1's waiters getting both.
+  pool->release(*first.granted, now);
+  const conn next = of_2.granted ? *second.granted : *more_of_1.front()->granted;
+  pool->release(next, now);
+  ASSERT_TRUE(of_2.granted) << "account 2 starved behind account 1's queue";
+  EXPECT_EQ(of_2.granted->variant, 8);
+  EXPECT_EQ(pool->conversions(), 1u);
+}
+
+TEST_F(pool_core_test, accounts_at_their_share_take_only_their_own_backends) {
+  connector.convert_accounts = true;
+  start({.max_connections = 4});
+  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
+    fake_waiter& w = waiter_for(variant);
+    w.tenant = tenant;
+    acquire(w);
+    return w;
+  };
+  std::vector<fake_waiter*> holding;
+  for (int i = 0; i < 2; ++i) holding.push_back(&queue(4, 1));
+  for (int i = 0; i < 2; ++i) holding.push_back(&queue(8, 2));
+  while (!connector.pending.empty()) open_ok();
+  for (fake_waiter* w : holding) ASSERT_TRUE(w->granted);
+  // Both accounts always have statements waiting; each holds its share (2 of 4).
+  std::deque<fake_waiter*> waiting;
+  for (int i = 0; i < 20; ++i) waiting.push_back(&queue(i % 2 ? 8 : 4, i % 2 ? 2 : 1));
+  std::deque<conn> leased;
+  for (fake_waiter* w : holding) leased.push_back(*w->granted);
+  for (int round = 0; round < 16; ++round) {
+    const conn c = leased.front();
+    leased.pop_front();
+    pool->release(c, now);
+    for (fake_waiter* w : waiting)
+      if (w->granted && w->deliveries == 1 &&
+          std::find_if(leased.begin(), leased.end(),
+                       [&](const conn& l) { return l.conn == w->granted->conn; }) == leased.end()) {
+        leased.push_back(*w->granted);
+        w->deliveries = 2;  // counted once
+      }
+  }
+  EXPECT_EQ(pool->conversions(), 0u) << "a backend moved between accounts at their share";
+  std::size_t of_1 = 0, of_2 = 0;
+  for (const conn& c : leased) (c.variant == 4 ? of_1 : of_2) += 1;
+  EXPECT_EQ(of_1, 2u);
+  EXPECT_EQ(of_2, 2u);
+}
+
 TEST_F(pool_core_test, below_the_cap_another_variant_opens_without_a_swap) {
   start({.max_connections = 3});
   pool->release(lease(0), now);
