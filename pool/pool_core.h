@@ -521,24 +521,38 @@ class pool_core {
     --opening_total_;
   }
 
-  // An even share of max_connections among the tenants that hold or wait for backends: a tenant
+  // An even share of max_connections among the tenants that hold or wait for backends. A tenant
   // below it may take another variant's idle connection (converted) on its turn, so that when
   // variants are accounts, an account whose backends all went to others is not starved by
   // accounts that always have waiters of their own. At or above it, a tenant takes only idle
   // connections of its own variants, which costs no conversion.
-  bool below_fair_share(const tenant_state& t) const {
+  std::size_t fair_share() const {
     std::size_t active = 0;
     for (const auto& other : tenants_)
       if (other.leased > 0 || !other.queue.empty()) ++active;
-    const std::size_t share =
-        std::max<std::size_t>(1, limits_.max_connections / std::max<std::size_t>(1, active));
-    return t.leased < share;
+    return std::max<std::size_t>(1, limits_.max_connections / std::max<std::size_t>(1, active));
   }
 
-  bool has_convertible_idle(int variant) const {
-    return std::any_of(idle_.begin(), idle_.end(), [this, variant](const idle_entry& e) {
-      return hooks_.convertible(e.connection.variant, variant);
-    });
+  // How long a connection given back by a tenant with nothing waiting, at or below its share,
+  // stays its own: about a client's think time, so that a small account's backend is not switched
+  // away between two of its statements and back again (two switches, ~300 µs of the backend
+  // each). A tenant with statements waiting competes for it in the round robin instead.
+  static constexpr clock::duration conversion_grace = std::chrono::milliseconds(20);
+
+  bool kept_for_its_tenant(const idle_entry& e, time_point now) const {
+    if (now - e.idle_since >= conversion_grace) return false;
+    const auto owner = static_cast<std::size_t>(e.connection.tenant);
+    if (owner >= tenants_.size()) return false;
+    const tenant_state& t = tenants_[owner];
+    return t.queue.empty() && t.leased <= fair_share();
+  }
+
+  // The oldest idle connection that converts to `variant` and may be converted now, if any.
+  auto convertible_idle(int variant, time_point now) {
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it)
+      if (hooks_.convertible(it->connection.variant, variant) && !kept_for_its_tenant(*it, now))
+        return std::next(it).base();
+    return idle_.end();
   }
 
   bool opening_for(int variant) const {
@@ -548,25 +562,26 @@ class pool_core {
 
   // Whether a waiter may take another variant's idle connection: its tenant is below its fair
   // share and no connection of its own variant is being opened (that one will serve it).
-  bool may_convert_for(const tenant_state& t, const waiter<Conn>& w) const {
-    return !opening_for(w.variant) && below_fair_share(t) && has_convertible_idle(w.variant);
+  bool may_convert_for(const tenant_state& t, const waiter<Conn>& w, time_point now) {
+    return !opening_for(w.variant) && t.leased < fair_share() &&
+           convertible_idle(w.variant, now) != idle_.end();
   }
 
   // Whether tenant `t` can use an idle connection now: one of its waiters' variant, or one that
   // converts to it (may_convert_for).
-  bool can_use_idle(const tenant_state& t) const {
-    return std::any_of(t.queue.begin(), t.queue.end(), [this, &t](const waiter<Conn>* w) {
-      return has_idle(w->variant) || may_convert_for(t, *w);
+  bool can_use_idle(const tenant_state& t, time_point now) {
+    return std::any_of(t.queue.begin(), t.queue.end(), [this, &t, now](const waiter<Conn>* w) {
+      return has_idle(w->variant) || may_convert_for(t, *w, now);
     });
   }
 
   // The tenant whose turn it is and who can use an idle connection now (weighted round robin:
   // each tenant takes up to `weight` grants per turn), or -1.
-  int next_turn() {
+  int next_turn(time_point now) {
     const std::size_t n = tenants_.size();
     for (std::size_t step = 0; step < 2 * n + 1; ++step) {
       tenant_state& t = tenants_[turn_];
-      if (t.credits > 0 && under_cap(t) && can_use_idle(t)) {
+      if (t.credits > 0 && under_cap(t) && can_use_idle(t, now)) {
         --t.credits;
         return static_cast<int>(turn_);
       }
@@ -576,18 +591,15 @@ class pool_core {
     return -1;
   }
 
-  // The oldest idle connection that converts to `variant`, retagged for it; its lessee converts
-  // it.
-  std::optional<pooled<Conn>> take_converted(int variant) {
-    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-      if (!hooks_.convertible(it->connection.variant, variant)) continue;
-      auto c = std::move(it->connection);
-      idle_.erase(std::next(it).base());
-      c.variant = variant;
-      ++conversions_;
-      return c;
-    }
-    return std::nullopt;
+  // The connection convertible_idle finds, retagged for `variant`; its lessee converts it.
+  std::optional<pooled<Conn>> take_converted(int variant, time_point now) {
+    const auto it = convertible_idle(variant, now);
+    if (it == idle_.end()) return std::nullopt;
+    auto c = std::move(it->connection);
+    idle_.erase(it);
+    c.variant = variant;
+    ++conversions_;
+    return c;
   }
 
   // Hands idle connections to waiting tenants in weighted round robin (FIFO within a tenant),
@@ -602,7 +614,7 @@ class pool_core {
   bool pump_once(time_point now) {
     if (paused_ || shutting_down_) return false;
     while (!idle_.empty() && waiting_ > 0) {
-      const int id = next_turn();
+      const int id = next_turn(now);
       if (id < 0) break;
       tenant_state& t = tenants_[static_cast<std::size_t>(id)];
       bool granted = false;
@@ -614,8 +626,8 @@ class pool_core {
       }
       // next_turn chose it below its fair share with only other variants idle.
       for (auto it = t.queue.begin(); it != t.queue.end() && !granted; ++it) {
-        if (!may_convert_for(t, **it)) continue;
-        if (auto c = take_converted((*it)->variant)) {
+        if (!may_convert_for(t, **it, now)) continue;
+        if (auto c = take_converted((*it)->variant, now)) {
           grant(t, it, std::move(*c), id);
           granted = true;
         }
@@ -644,7 +656,9 @@ class pool_core {
           // Idle connections left now are of variants nobody can use: convert the oldest that
           // can serve this one, else swap the oldest.
           if (idle_.empty() || has_idle(v)) return false;
-          if (convert_idle(v)) return true;
+          const conversion converted = convert_idle(v, now);
+          if (converted == conversion::done) return true;
+          if (converted == conversion::too_soon) return false;
           if (!may_connect(now)) return false;
           auto c = std::move(idle_.back().connection);
           idle_.pop_back();
@@ -659,15 +673,23 @@ class pool_core {
     return false;
   }
 
-  // Retags the oldest idle connection that can serve variant `v`; its lessee converts it.
-  bool convert_idle(int v) {
+  enum class conversion { done, too_soon, impossible };
+
+  // Retags the oldest idle connection that can serve variant `v` and may be converted now
+  // (kept_for_its_tenant); its lessee converts it.
+  conversion convert_idle(int v, time_point now) {
+    bool convertible_later = false;
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
       if (!hooks_.convertible(it->connection.variant, v)) continue;
+      if (kept_for_its_tenant(*it, now)) {
+        convertible_later = true;
+        continue;
+      }
       it->connection.variant = v;
       ++conversions_;
-      return true;
+      return conversion::done;
     }
-    return false;
+    return convertible_later ? conversion::too_soon : conversion::impossible;
   }
 
   void grant(tenant_state& t, typename std::list<waiter<Conn>*>::iterator it, pooled<Conn> c,

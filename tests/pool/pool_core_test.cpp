@@ -627,6 +627,41 @@ TEST_F(pool_core_test, an_account_whose_backends_all_went_to_others_gets_one_on_
   EXPECT_EQ(pool->conversions(), 1u);
 }
 
+TEST_F(pool_core_test, a_backend_between_two_statements_of_its_account_is_not_switched_away) {
+  connector.convert_accounts = true;
+  start({.max_connections = 2});
+  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
+    fake_waiter& w = waiter_for(variant);
+    w.tenant = tenant;
+    acquire(w);
+    return w;
+  };
+  fake_waiter& small = queue(8, 2);  // account 2: one client
+  fake_waiter& big = queue(4, 1);    // account 1: many
+  open_ok();
+  open_ok();
+  ASSERT_TRUE(small.granted && big.granted);
+  fake_waiter& big_waiting = queue(4, 1);
+  EXPECT_FALSE(big_waiting.granted);
+
+  // Account 2's statement ends; its next one comes 5 ms later and finds its own backend.
+  pool->release(*small.granted, now);
+  EXPECT_FALSE(big_waiting.granted) << "switched away between two statements of account 2";
+  now += std::chrono::milliseconds(5);
+  fake_waiter& small_again = queue(8, 2);
+  ASSERT_TRUE(small_again.granted);
+  EXPECT_EQ(small_again.granted->conn, small.granted->conn);
+  EXPECT_EQ(pool->conversions(), 0u);
+
+  // Account 2 stops: after the grace its backend serves account 1.
+  pool->release(*small_again.granted, now);
+  now += std::chrono::milliseconds(25);
+  pool->maintain(now);
+  ASSERT_TRUE(big_waiting.granted);
+  EXPECT_EQ(big_waiting.granted->variant, 4);
+  EXPECT_EQ(pool->conversions(), 1u);
+}
+
 TEST_F(pool_core_test, accounts_at_their_share_take_only_their_own_backends) {
   connector.convert_accounts = true;
   start({.max_connections = 4});
