@@ -547,10 +547,12 @@ class pool_core {
     return t.queue.empty() && t.leased <= fair_share();
   }
 
-  // The oldest idle connection that converts to `variant` and may be converted now, if any.
-  auto convertible_idle(int variant, time_point now) {
+  // The oldest idle connection that converts to `variant` and may be converted now (or also one
+  // kept for its tenant, for a tenant that holds nothing), if any.
+  auto convertible_idle(int variant, time_point now, bool even_kept) {
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it)
-      if (hooks_.convertible(it->connection.variant, variant) && !kept_for_its_tenant(*it, now))
+      if (hooks_.convertible(it->connection.variant, variant) &&
+          (even_kept || !kept_for_its_tenant(*it, now)))
         return std::next(it).base();
     return idle_.end();
   }
@@ -561,10 +563,12 @@ class pool_core {
   }
 
   // Whether a waiter may take another variant's idle connection: its tenant is below its fair
-  // share and no connection of its own variant is being opened (that one will serve it).
+  // share and no connection of its own variant is being opened (that one will serve it). A
+  // tenant that holds nothing may also take one kept for its tenant, or two accounts on one
+  // backend would leave the waiting one starved by the other's next statements.
   bool may_convert_for(const tenant_state& t, const waiter<Conn>& w, time_point now) {
     return !opening_for(w.variant) && t.leased < fair_share() &&
-           convertible_idle(w.variant, now) != idle_.end();
+           convertible_idle(w.variant, now, t.leased == 0) != idle_.end();
   }
 
   // Whether tenant `t` can use an idle connection now: one of its waiters' variant, or one that
@@ -592,8 +596,8 @@ class pool_core {
   }
 
   // The connection convertible_idle finds, retagged for `variant`; its lessee converts it.
-  std::optional<pooled<Conn>> take_converted(int variant, time_point now) {
-    const auto it = convertible_idle(variant, now);
+  std::optional<pooled<Conn>> take_converted(int variant, time_point now, bool even_kept) {
+    const auto it = convertible_idle(variant, now, even_kept);
     if (it == idle_.end()) return std::nullopt;
     auto c = std::move(it->connection);
     idle_.erase(it);
@@ -627,7 +631,7 @@ class pool_core {
       // next_turn chose it below its fair share with only other variants idle.
       for (auto it = t.queue.begin(); it != t.queue.end() && !granted; ++it) {
         if (!may_convert_for(t, **it, now)) continue;
-        if (auto c = take_converted((*it)->variant, now)) {
+        if (auto c = take_converted((*it)->variant, now, t.leased == 0)) {
           grant(t, it, std::move(*c), id);
           granted = true;
         }

@@ -662,6 +662,31 @@ TEST_F(pool_core_test, a_backend_between_two_statements_of_its_account_is_not_sw
   EXPECT_EQ(pool->conversions(), 1u);
 }
 
+TEST_F(pool_core_test, two_accounts_on_one_backend_take_turns) {
+  connector.convert_accounts = true;
+  start({.max_connections = 1});
+  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
+    fake_waiter& w = waiter_for(variant);
+    w.tenant = tenant;
+    acquire(w);
+    return w;
+  };
+  fake_waiter* b = &queue(8, 2);
+  open_ok();
+  ASSERT_TRUE(b->granted);
+  fake_waiter& a = queue(4, 1);
+  // Account 2's client sends its next statement at once, each time: account 1 still gets the
+  // backend when it is given back, not after the queue timeout.
+  pool->release(*b->granted, now);
+  ASSERT_TRUE(a.granted) << "account 1 starved by account 2's next statements";
+  EXPECT_EQ(a.granted->variant, 4);
+  b = &queue(8, 2);
+  pool->release(*a.granted, now);
+  ASSERT_TRUE(b->granted);
+  EXPECT_EQ(b->granted->variant, 8);
+  EXPECT_EQ(pool->conversions(), 2u);
+}
+
 TEST_F(pool_core_test, accounts_at_their_share_take_only_their_own_backends) {
   connector.convert_accounts = true;
   start({.max_connections = 4});
