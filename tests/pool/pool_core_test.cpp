@@ -120,6 +120,15 @@ class pool_core_test : public ::testing::Test {
     return r;
   }
 
+  // A statement of `tenant` (a user; with accounts, tenant N is account N) for `variant`, asked
+  // for at once: granted, or left queued.
+  fake_waiter& queue(int variant, int tenant) {
+    fake_waiter& w = waiter_for(variant);
+    w.tenant = tenant;
+    acquire(w);
+    return w;
+  }
+
   // Answers the open request at `index` (the oldest by default) with a fresh connection.
   int open_ok(std::size_t index = 0) {
     const int variant = connector.pending.at(index);
@@ -600,12 +609,6 @@ TEST_F(pool_core_test, at_the_cap_an_idle_connection_of_another_account_is_conve
 TEST_F(pool_core_test, an_account_whose_backends_all_went_to_others_gets_one_on_its_turn) {
   connector.convert_accounts = true;
   start({.max_connections = 2});
-  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
-    fake_waiter& w = waiter_for(variant);
-    w.tenant = tenant;
-    acquire(w);
-    return w;
-  };
   fake_waiter& first = queue(4, 1);
   fake_waiter& second = queue(4, 1);
   open_ok();
@@ -630,12 +633,6 @@ TEST_F(pool_core_test, an_account_whose_backends_all_went_to_others_gets_one_on_
 TEST_F(pool_core_test, a_backend_between_two_statements_of_its_account_is_not_switched_away) {
   connector.convert_accounts = true;
   start({.max_connections = 2});
-  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
-    fake_waiter& w = waiter_for(variant);
-    w.tenant = tenant;
-    acquire(w);
-    return w;
-  };
   fake_waiter& small = queue(8, 2);  // account 2: one client
   fake_waiter& big = queue(4, 1);    // account 1: many
   open_ok();
@@ -665,12 +662,6 @@ TEST_F(pool_core_test, a_backend_between_two_statements_of_its_account_is_not_sw
 TEST_F(pool_core_test, two_accounts_on_one_backend_take_turns) {
   connector.convert_accounts = true;
   start({.max_connections = 1});
-  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
-    fake_waiter& w = waiter_for(variant);
-    w.tenant = tenant;
-    acquire(w);
-    return w;
-  };
   fake_waiter* b = &queue(8, 2);
   open_ok();
   ASSERT_TRUE(b->granted);
@@ -690,12 +681,6 @@ TEST_F(pool_core_test, two_accounts_on_one_backend_take_turns) {
 TEST_F(pool_core_test, accounts_at_their_share_take_only_their_own_backends) {
   connector.convert_accounts = true;
   start({.max_connections = 4});
-  const auto queue = [&](int variant, int tenant) -> fake_waiter& {
-    fake_waiter& w = waiter_for(variant);
-    w.tenant = tenant;
-    acquire(w);
-    return w;
-  };
   std::vector<fake_waiter*> holding;
   for (int i = 0; i < 2; ++i) holding.push_back(&queue(4, 1));
   for (int i = 0; i < 2; ++i) holding.push_back(&queue(8, 2));
