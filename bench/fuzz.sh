@@ -6,13 +6,11 @@
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$script_dir/.." && pwd)
-build_dir=$repo/build-fuzz
 
-bench_name=fuzz
-bench_script=bench/fuzz.sh
 # shellcheck source=bench/lib.sh
-source "$script_dir/lib.sh"
+source "$script_dir/lib.sh" fuzz bench/fuzz.sh
+# After lib.sh, which sets the benchmarks' build directory: the fuzz targets have their own.
+build_dir=$repo/build-fuzz
 
 all_targets=(fuzz_frame fuzz_handshake_v10 fuzz_handshake_response fuzz_change_user
   fuzz_auth_switch fuzz_generic_response fuzz_stmt_command fuzz_response_scanner
