@@ -621,21 +621,7 @@ class pool_core {
       const int id = next_turn(now);
       if (id < 0) break;
       tenant_state& t = tenants_[static_cast<std::size_t>(id)];
-      bool granted = false;
-      for (auto it = t.queue.begin(); it != t.queue.end() && !granted; ++it) {
-        if (auto c = take_idle((*it)->variant)) {
-          grant(t, it, std::move(*c), id);
-          granted = true;
-        }
-      }
-      // next_turn chose it below its fair share with only other variants idle.
-      for (auto it = t.queue.begin(); it != t.queue.end() && !granted; ++it) {
-        if (!may_convert_for(t, **it, now)) continue;
-        if (auto c = take_converted((*it)->variant, now, t.leased == 0)) {
-          grant(t, it, std::move(*c), id);
-          granted = true;
-        }
-      }
+      if (!grant_idle(t, id)) grant_converted(t, id, now);
     }
     if (waiting_ == 0) return false;
     // Statements that could use a backend now, by variant: a tenant at its share waits for its
@@ -694,6 +680,31 @@ class pool_core {
       return conversion::done;
     }
     return convertible_later ? conversion::too_soon : conversion::impossible;
+  }
+
+  // Grants the first of `t`'s waiters an idle connection of its own variant finds (grant erases
+  // the waiter from the queue: the loop ends there).
+  bool grant_idle(tenant_state& t, int tenant_id) {
+    for (auto it = t.queue.begin(); it != t.queue.end(); ++it) {
+      if (auto c = take_idle((*it)->variant)) {
+        grant(t, it, std::move(*c), tenant_id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // next_turn chose `t` below its fair share with only other variants idle: the first waiter
+  // that may convert one gets it.
+  bool grant_converted(tenant_state& t, int tenant_id, time_point now) {
+    for (auto it = t.queue.begin(); it != t.queue.end(); ++it) {
+      if (!may_convert_for(t, **it, now)) continue;
+      if (auto c = take_converted((*it)->variant, now, t.leased == 0)) {
+        grant(t, it, std::move(*c), tenant_id);
+        return true;
+      }
+    }
+    return false;
   }
 
   void grant(tenant_state& t, typename std::list<waiter<Conn>*>::iterator it, pooled<Conn> c,
