@@ -18,6 +18,8 @@ packages=(
   clang-format sysbench haproxy systemd dpkg-dev python3-yaml prometheus
   # The TLS tests and bench/tls.sh make their certificates with the openssl command.
   openssl
+  # bench/compression.sh times its clients with GNU time.
+  time
   # The second compiler and libFuzzer (the clang-16 stage, tests/fuzz).
   clang-16 libfuzzer-16-dev
   # The driver matrix (tests/drivers): each client driver and its runtime.
