@@ -562,21 +562,23 @@ class pool_core {
     return it != opening_.end() && it->second > 0;
   }
 
-  // Whether a waiter may take another variant's idle connection: its tenant is below its fair
-  // share and no connection of its own variant is being opened (that one will serve it). A
+  // Whether a waiter of a tenant below its fair share may take another variant's idle
+  // connection: no connection of its own variant is being opened (that one will serve it). A
   // tenant that holds nothing may also take one kept for its tenant, or two accounts on one
   // backend would leave the waiting one starved by the other's next statements.
   bool may_convert_for(const tenant_state& t, const waiter<Conn>& w, time_point now) {
-    return !opening_for(w.variant) && t.leased < fair_share() &&
+    return !opening_for(w.variant) &&
            convertible_idle(w.variant, now, t.leased == 0) != idle_.end();
   }
 
-  // Whether tenant `t` can use an idle connection now: one of its waiters' variant, or one that
-  // converts to it (may_convert_for).
+  // Whether tenant `t` can use an idle connection now: one of its waiters' variant, or, below its
+  // fair share, one that converts to it (may_convert_for).
   bool can_use_idle(const tenant_state& t, time_point now) {
-    return std::any_of(t.queue.begin(), t.queue.end(), [this, &t, now](const waiter<Conn>* w) {
-      return has_idle(w->variant) || may_convert_for(t, *w, now);
-    });
+    const bool below_share = t.leased < fair_share();
+    return std::any_of(
+        t.queue.begin(), t.queue.end(), [this, &t, now, below_share](const waiter<Conn>* w) {
+          return has_idle(w->variant) || (below_share && may_convert_for(t, *w, now));
+        });
   }
 
   // The tenant whose turn it is and who can use an idle connection now (weighted round robin:
@@ -697,6 +699,7 @@ class pool_core {
   // next_turn chose `t` below its fair share with only other variants idle: the first waiter
   // that may convert one gets it.
   bool grant_converted(tenant_state& t, int tenant_id, time_point now) {
+    if (t.leased >= fair_share()) return false;
     for (auto it = t.queue.begin(); it != t.queue.end(); ++it) {
       if (!may_convert_for(t, **it, now)) continue;
       if (auto c = take_converted((*it)->variant, now, t.leased == 0)) {
